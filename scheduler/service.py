@@ -1,0 +1,269 @@
+"""ReminderService: the reminder API the voice skill uses (set, list, move, cancel, forget)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from scheduler.db import utcnow
+from scheduler.models import Reminder, SkillState, User
+from scheduler.recurrence import EVERY_DAY, next_occurrence
+
+KINDS = ("stretch", "water")
+
+
+class ReminderError(ValueError):
+    """A request the service cannot carry out; ``code`` says which, for the caller to phrase."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ReminderView:
+    id: int
+    kind: str
+    local_time: time
+    days: int
+    time_zone: str
+    spoken: str | None
+    enabled: bool
+    paused: bool
+    next_fire_at: datetime
+
+    @classmethod
+    def of(cls, row: Reminder) -> ReminderView:
+        return cls(
+            row.id,
+            row.kind,
+            row.local_time,
+            row.days,
+            row.time_zone,
+            row.spoken,
+            row.enabled,
+            row.paused,
+            row.next_fire_at,
+        )
+
+
+def check_zone(zone: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ReminderError("bad_zone", f"unknown time zone {zone!r}") from exc
+
+
+class ReminderService:
+    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime] = utcnow) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    # -- users ---------------------------------------------------------------------------------
+
+    def _user(self, session: Session, alexa_user_id: str, *, create: bool = True) -> User | None:
+        user = session.scalar(select(User).where(User.alexa_user_id == alexa_user_id))
+        if user is None and create:
+            user = User(alexa_user_id=alexa_user_id, notifications_allowed=False, subscribed=True)
+            session.add(user)
+            session.flush()
+        return user
+
+    def _sync_paused(self, user: User) -> None:
+        """Pause or resume the user's reminders to match whether we may deliver to them.
+
+        Resumed reminders restart from now: a backlog is never replayed.
+        """
+        now = self._clock()
+        paused = not user.can_deliver
+        for reminder in user.reminders:
+            if reminder.paused == paused:
+                continue
+            reminder.paused = paused
+            if not paused:
+                self._schedule(reminder, now)
+
+    @staticmethod
+    def _schedule(reminder: Reminder, after: datetime) -> None:
+        reminder.next_fire_at = next_occurrence(after, reminder.local_time, reminder.time_zone, reminder.days)
+        reminder.visible_at = reminder.next_fire_at
+        reminder.lease_owner = None
+        reminder.lease_token = None
+
+    def note_user(
+        self,
+        alexa_user_id: str,
+        *,
+        locale: str | None = None,
+        time_zone: str | None = None,
+        notifications_allowed: bool | None = None,
+    ) -> None:
+        """Record what a request tells us about the user (locale, zone, notification permission)."""
+        with self._sessions.begin() as session:
+            user = self._user(session, alexa_user_id)
+            assert user is not None
+            if locale:
+                user.locale = locale
+            if time_zone:
+                check_zone(time_zone)
+                user.time_zone = time_zone
+            if notifications_allowed is not None and notifications_allowed != user.notifications_allowed:
+                user.notifications_allowed = notifications_allowed
+                if notifications_allowed:
+                    user.delivery_blocked_reason = None
+                self._sync_paused(user)
+
+    def user_time_zone(self, alexa_user_id: str) -> str | None:
+        with self._sessions() as session:
+            return session.scalar(select(User.time_zone).where(User.alexa_user_id == alexa_user_id))
+
+    # -- reminders -----------------------------------------------------------------------------
+
+    def add(
+        self,
+        alexa_user_id: str,
+        kind: str,
+        times: Sequence[time],
+        *,
+        time_zone: str,
+        days: int = EVERY_DAY,
+        spoken: str | None = None,
+        locale: str | None = None,
+        notifications_allowed: bool | None = None,
+    ) -> list[ReminderView]:
+        """Store one reminder per time; the same kind, time and days set twice is stored once."""
+        if kind not in KINDS:
+            raise ReminderError("bad_kind", f"unknown reminder kind {kind!r}")
+        if not times:
+            raise ReminderError("no_time", "a reminder needs a time")
+        if not 0 < days <= EVERY_DAY:
+            raise ReminderError("bad_days", "a reminder needs at least one day")
+        check_zone(time_zone)
+        now = self._clock()
+        with self._sessions.begin() as session:
+            user = self._user(session, alexa_user_id)
+            assert user is not None
+            if locale:
+                user.locale = locale
+            user.time_zone = time_zone
+            if notifications_allowed is not None:
+                user.notifications_allowed = notifications_allowed
+                if notifications_allowed:
+                    user.delivery_blocked_reason = None
+            stored: list[Reminder] = []
+            for at in dict.fromkeys(t.replace(second=0, microsecond=0, tzinfo=None) for t in times):
+                existing = next(
+                    (r for r in user.reminders if r.kind == kind and r.local_time == at and r.days == days),
+                    None,
+                )
+                reminder = existing or Reminder(kind=kind, local_time=at, days=days)
+                reminder.time_zone = time_zone
+                reminder.spoken = spoken
+                reminder.enabled = True
+                reminder.paused = not user.can_deliver
+                self._schedule(reminder, now)
+                if existing is None:
+                    user.reminders.append(reminder)
+                stored.append(reminder)
+            self._sync_paused(user)
+            session.flush()
+            return [ReminderView.of(r) for r in stored]
+
+    def list(self, alexa_user_id: str) -> list[ReminderView]:
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(Reminder)
+                .join(User)
+                .where(User.alexa_user_id == alexa_user_id, Reminder.enabled)
+                .order_by(Reminder.kind, Reminder.local_time)
+            ).all()
+            return [ReminderView.of(r) for r in rows]
+
+    def move(
+        self, alexa_user_id: str, kind: str, new_time: time, *, from_time: time | None = None
+    ) -> ReminderView:
+        """Move the user's one reminder of ``kind`` (or the one at ``from_time``) to ``new_time``."""
+        now = self._clock()
+        with self._sessions.begin() as session:
+            user = self._user(session, alexa_user_id, create=False)
+            candidates = [
+                r
+                for r in (user.reminders if user else [])
+                if r.kind == kind and r.enabled and (from_time is None or r.local_time == from_time)
+            ]
+            if not candidates:
+                raise ReminderError("not_found", f"no {kind} reminder to move")
+            if len(candidates) > 1:
+                raise ReminderError("ambiguous", f"{len(candidates)} {kind} reminders match")
+            reminder = candidates[0]
+            reminder.local_time = new_time.replace(second=0, microsecond=0, tzinfo=None)
+            reminder.spoken = None
+            self._schedule(reminder, now)
+            session.flush()
+            return ReminderView.of(reminder)
+
+    def cancel(self, alexa_user_id: str, kind: str | None = None) -> int:
+        """Delete the user's reminders of ``kind`` (all when None); returns how many."""
+        with self._sessions.begin() as session:
+            user = self._user(session, alexa_user_id, create=False)
+            if user is None:
+                return 0
+            doomed = [r for r in user.reminders if kind is None or r.kind == kind]
+            for reminder in doomed:
+                user.reminders.remove(reminder)
+            return len(doomed)
+
+    # -- events from Alexa ---------------------------------------------------------------------
+
+    def forget_user(self, alexa_user_id: str) -> None:
+        """Delete everything stored for this user (SkillDisabled)."""
+        with self._sessions.begin() as session:
+            user = self._user(session, alexa_user_id, create=False)
+            if user is not None:
+                # Explicit child deletes: no reliance on the backend enforcing ON DELETE CASCADE.
+                from scheduler.models import Delivery
+
+                session.execute(delete(Delivery).where(Delivery.user_id == user.id))
+                session.execute(delete(Reminder).where(Reminder.user_id == user.id))
+                session.execute(delete(User).where(User.id == user.id))
+            session.execute(delete(SkillState).where(SkillState.alexa_user_id == alexa_user_id))
+
+    def set_notifications_allowed(self, alexa_user_id: str, allowed: bool, at: datetime) -> bool:
+        """Apply a permission event; returns False when a newer event was already applied."""
+        with self._sessions.begin() as session:
+            user = self._user(session, alexa_user_id)
+            assert user is not None
+            if user.permission_changed_at is not None and at <= user.permission_changed_at:
+                return False
+            user.permission_changed_at = at
+            user.notifications_allowed = allowed
+            if allowed:
+                user.delivery_blocked_reason = None
+            self._sync_paused(user)
+            return True
+
+    def set_subscription(self, alexa_user_id: str, subscribed: bool, at: datetime) -> bool:
+        """Apply a ProactiveSubscriptionChanged event; the newest timestamp wins."""
+        with self._sessions.begin() as session:
+            user = self._user(session, alexa_user_id)
+            assert user is not None
+            if user.subscription_changed_at is not None and at <= user.subscription_changed_at:
+                return False
+            user.subscription_changed_at = at
+            user.subscribed = subscribed
+            self._sync_paused(user)
+            return True
+
+    def take_greeting(self, alexa_user_id: str) -> str | None:
+        """The kind of reminder delivered since the user last opened the skill, cleared once read."""
+        with self._sessions.begin() as session:
+            user = self._user(session, alexa_user_id, create=False)
+            if user is None or user.pending_greeting is None:
+                return None
+            kind, user.pending_greeting = user.pending_greeting, None
+            return kind

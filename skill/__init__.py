@@ -1,0 +1,79 @@
+"""Cramp Coach, the voice skill: a Flask app that hosts the Alexa custom-skill endpoint."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from flask import Flask
+
+from scheduler import ReminderService
+from scheduler.db import make_engine, make_session_factory, utcnow
+from skill.config import Settings
+
+log = logging.getLogger(__name__)
+
+# test_config keys that carry objects rather than environment strings.
+_OBJECT_KEYS = {"CLOCK", "VERIFIER_ROOTS", "CERT_FETCH", "REMINDER_SERVICE"}
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. Configuration comes from the environment; ``test_config`` overrides it."""
+    from skill.builder import build_skill
+    from skill.endpoint import EXTENSION, bp
+    from skill.services import SkillServices
+    from skill.verification import RequestVerifier
+
+    overrides = dict(test_config or {})
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in overrides.items() if k not in _OBJECT_KEYS})
+    settings = Settings.from_env(env)
+    clock: Callable[[], datetime] = overrides.get("CLOCK", utcnow)
+
+    app = Flask(__name__)
+    # Werkzeug refuses bigger bodies (including chunked ones) with 413 before we read them.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["TESTING"] = bool(overrides.get("TESTING", False))
+
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    reminders = overrides.get("REMINDER_SERVICE") or ReminderService(sessions, clock=clock)
+    services = SkillServices(settings, engine, sessions, reminders, clock)
+
+    verifier: RequestVerifier | None = None
+    if settings.verify_requests:
+        verifier = RequestVerifier(
+            skill_id=settings.skill_id,
+            roots=overrides.get("VERIFIER_ROOTS"),
+            fetch=overrides.get("CERT_FETCH"),
+            clock=clock,
+        )
+    else:
+        log.warning(
+            "ALEXA_VERIFY_REQUESTS=false: signature and certificate checks are OFF. "
+            "Use this only with a local simulator, never on the internet."
+        )
+    if settings.skill_id is None:
+        log.warning("ALEXA_SKILL_ID is not set: requests for any skill id are accepted")
+
+    app.extensions[EXTENSION] = {
+        "services": services,
+        "skill": build_skill(services),
+        "verifier": verifier,
+    }
+    app.register_blueprint(bp)
+    _register_errors(app)
+    return app
+
+
+def _register_errors(app: Flask) -> None:
+    from flask import jsonify
+    from werkzeug.exceptions import HTTPException
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        # JSON errors everywhere: Alexa and operators both read these.
+        return jsonify({"error": exc.description or exc.name}), exc.code or 500

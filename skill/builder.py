@@ -1,0 +1,29 @@
+"""Wires handlers, interceptors, the API client and the persistence adapter into one skill."""
+
+from __future__ import annotations
+
+from ask_sdk_core.skill import CustomSkill
+from ask_sdk_core.skill_builder import CustomSkillBuilder
+
+from skill import handlers
+from skill.api_client import PooledApiClient
+from skill.interceptors import LoadRequestContext, SaveState
+from skill.persistence import SqlAlchemyPersistenceAdapter
+from skill.services import SkillServices
+
+
+def build_skill(services: SkillServices) -> CustomSkill:
+    builder = CustomSkillBuilder(
+        persistence_adapter=SqlAlchemyPersistenceAdapter(services.sessions),
+        api_client=PooledApiClient(),
+    )
+    # The skill id is checked in the endpoint (a clean 400); setting it here too would make a
+    # mismatch raise inside the SDK instead.
+    builder.add_global_request_interceptor(LoadRequestContext(services))
+    builder.add_global_response_interceptor(SaveState())
+    for handler in handlers.request_handlers(services):
+        builder.add_request_handler(handler)
+    for exception_handler in handlers.exception_handlers(services):
+        builder.add_exception_handler(exception_handler)
+    skill: CustomSkill = builder.create()
+    return skill

@@ -1,0 +1,90 @@
+"""The words the skill speaks, kept as data per language and loaded once.
+
+Each language is a folder of JSON files (``en/prompts.json``, ``en/topics.json``...); each file is
+one branch of the tree, named after the file, so ``prompts.welcome`` is the ``welcome`` entry of
+``prompts.json``. Separate areas of the conversation keep their words in separate files.
+Strings are plain text with ``{name}`` placeholders; :meth:`Content.say` escapes them for SSML.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from string import Formatter
+from typing import Any
+
+from skill.speech import escape
+
+CONTENT_DIR = Path(__file__).resolve().parent
+# Every English-speaking locale we serve shares one set of words.
+LOCALE_LANGUAGE = {"en-US": "en", "en-GB": "en", "en-CA": "en", "en-AU": "en", "en-IN": "en"}
+DEFAULT_LOCALE = "en-US"
+SUPPORTED_LOCALES = tuple(LOCALE_LANGUAGE)
+
+
+class ContentError(KeyError):
+    pass
+
+
+class Content:
+    def __init__(self, language: str, tree: dict[str, Any]) -> None:
+        self.language = language
+        self.tree = tree
+
+    def get(self, key: str) -> Any:
+        node: Any = self.tree
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise ContentError(f"no content {key!r} for language {self.language!r}")
+            node = node[part]
+        return node
+
+    def has(self, key: str) -> bool:
+        try:
+            self.get(key)
+        except ContentError:
+            return False
+        return True
+
+    def text(self, key: str, **params: object) -> str:
+        """The plain text at ``key`` with placeholders filled (for cards and logs)."""
+        template = self.get(key)
+        if not isinstance(template, str):
+            raise ContentError(f"content {key!r} is not a string")
+        return template.format(**{k: str(v) for k, v in params.items()})
+
+    def say(self, key: str, **params: object) -> str:
+        """The text at ``key`` as an SSML fragment: template and values escaped."""
+        template = self.get(key)
+        if not isinstance(template, str):
+            raise ContentError(f"content {key!r} is not a string")
+        return escape_template(template, **params)
+
+
+def escape_template(template: str, **params: object) -> str:
+    out: list[str] = []
+    for literal, field, spec, conversion in Formatter().parse(template):
+        out.append(escape(literal))
+        if field is not None:
+            value = params[field]
+            formatted = format(value if conversion is None else repr(value), spec or "")
+            out.append(escape(formatted))
+    return "".join(out)
+
+
+@cache
+def load_language(language: str) -> Content:
+    folder = CONTENT_DIR / language
+    if not folder.is_dir():
+        raise ContentError(f"no content for language {language!r}")
+    tree: dict[str, Any] = {}
+    for path in sorted(folder.glob("*.json")):
+        tree[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+    return Content(language, tree)
+
+
+def for_locale(locale: str | None) -> Content:
+    """Content for an Alexa locale; unknown locales get the default language rather than an error."""
+    language = LOCALE_LANGUAGE.get(locale or DEFAULT_LOCALE, LOCALE_LANGUAGE[DEFAULT_LOCALE])
+    return load_language(language)

@@ -1,0 +1,30 @@
+"""All handlers, in the order the SDK tries them: the first whose ``can_handle`` is true wins.
+
+Events and CanFulfillIntent come first (they are not conversation turns), then reminders (their
+yes/no follow-ups are checked before the general ones), the routine, questions, and the built-ins,
+whose fallback catches whatever is left.
+"""
+
+from __future__ import annotations
+
+from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
+
+from skill.services import SkillServices
+
+
+def request_handlers(services: SkillServices) -> list[AbstractRequestHandler]:
+    from skill.handlers import builtins, events, questions, reminders, routine
+
+    return [
+        *events.build(services),
+        *reminders.build(services),
+        *routine.build(services),
+        *questions.build(services),
+        *builtins.build(services),
+    ]
+
+
+def exception_handlers(services: SkillServices) -> list[AbstractExceptionHandler]:
+    from skill.handlers import builtins
+
+    return builtins.build_exception_handlers(services)

@@ -1,0 +1,62 @@
+"""SSML building, in one place: escaping, timed holds, and the plain text for cards."""
+
+from __future__ import annotations
+
+import html
+import re
+from xml.sax.saxutils import escape as _xml_escape
+
+# Alexa refuses a <break> longer than 10 s, so longer holds are built from several.
+MAX_BREAK_SECONDS = 10
+# A comfortable speaking rate for Alexa's voice, used to keep first answers short.
+WORDS_PER_SECOND = 2.5
+
+_TAG = re.compile(r"<[^>]+>")
+_BREAK = re.compile(r'<break\s+time="(\d+(?:\.\d+)?)(ms|s)"\s*/>')
+
+
+def escape(text: str) -> str:
+    """Escape text for SSML (the five XML specials)."""
+    return _xml_escape(text, {'"': "&quot;", "'": "&apos;"})
+
+
+def pause(seconds: float) -> str:
+    """A silence of ``seconds``, as as many <break> tags as Alexa's 10 s limit needs."""
+    if seconds <= 0:
+        return ""
+    parts: list[str] = []
+    remaining = float(seconds)
+    while remaining > 0:
+        chunk = min(remaining, MAX_BREAK_SECONDS)
+        parts.append(f'<break time="{_fmt(chunk)}s"/>')
+        remaining -= chunk
+    return "".join(parts)
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def speak(*fragments: str) -> str:
+    """Join SSML fragments (already escaped) into one <speak> document."""
+    body = " ".join(f.strip() for f in fragments if f and f.strip())
+    return f"<speak>{body}</speak>"
+
+
+def plain(ssml: str) -> str:
+    """The words of an SSML fragment, for a card: tags dropped, entities decoded, spaces tidied."""
+    text = _TAG.sub(" ", ssml)
+    return re.sub(r"\s+", " ", html.unescape(text)).strip()
+
+
+def break_seconds(ssml: str) -> float:
+    total = 0.0
+    for amount, unit in _BREAK.findall(ssml):
+        total += float(amount) / (1000 if unit == "ms" else 1)
+    return total
+
+
+def estimate_seconds(ssml: str) -> float:
+    """Rough spoken length: words at Alexa's pace plus explicit breaks."""
+    words = len(plain(ssml).split())
+    return words / WORDS_PER_SECOND + break_seconds(ssml)
