@@ -1,0 +1,94 @@
+"""The ``cramp-coach`` command: serve the skill, run the reminders worker, migrate the database."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from typing import Any
+
+import click
+
+from scheduler.db import DEFAULT_DATABASE_URL
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@click.group()
+def main() -> None:
+    """Cramp Coach: an Alexa skill for nighttime leg cramps, and its reminders worker."""
+    _configure_logging()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+def serve(host: str, port: int) -> None:
+    """Start the skill server (POST /alexa, GET /healthz)."""
+    _serve(host, port)
+
+
+def _serve(host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    from skill import create_app
+
+    app = create_app()
+    click.echo(f"Cramp Coach skill listening on http://{host}:{port}/alexa", err=True)
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply the Alembic migrations to DATABASE_URL."""
+    from scheduler.migrate import upgrade as alembic_upgrade
+
+    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    alembic_upgrade(url)
+    click.echo(f"database is up to date ({_redact(url)})", err=True)
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    from scheduler.db import normalise_url
+
+    return make_url(normalise_url(url)).render_as_string(hide_password=True)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run a single dispatch tick and exit.")
+@click.pass_obj
+def worker(obj: dict[str, Any] | None, once: bool) -> None:
+    """Run the reminders worker: claims due reminders and delivers them."""
+    from scheduler.worker import run_worker
+
+    obj = obj or {}
+    code = run_worker(dict(os.environ), once=once, clock=obj.get("clock"), channel=obj.get("channel"))
+    sys.exit(code)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+def run(host: str, port: int) -> None:
+    """Start the skill server and the worker together in one process (for development)."""
+    from scheduler.worker import start_background_worker
+
+    scheduler = start_background_worker(dict(os.environ))
+    try:
+        _serve(host, port)
+    finally:
+        # Let a tick in progress finish so no claim is left to its lease.
+        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}).start()
