@@ -1,0 +1,121 @@
+"""What a delivery channel is: the notice it sends, the outcome it reports, and its interface."""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Protocol, runtime_checkable
+
+# Amazon's rule for Proactive Events referenceId; the webhook uses the same id as its idempotency key.
+REFERENCE_ID_RE = re.compile(r"[A-Za-z0-9~]{1,100}")
+
+
+def _require_aware(name: str, value: datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC), got naive {value.isoformat()}")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One reminder occurrence to deliver to one user."""
+
+    reminder_id: int
+    alexa_user_id: str
+    kind: str  # "stretch" (bedtime stretch) or "water" (hydration)
+    occurrence_at: datetime  # aware UTC: the scheduled occurrence
+    reference_id: str  # stable per occurrence, so a resend is recognised as a duplicate
+    locale: str  # e.g. "en-US"
+    expires_at: datetime  # aware UTC
+
+    def __post_init__(self) -> None:
+        # Fail at construction rather than with an opaque 400 from Amazon later.
+        _require_aware("occurrence_at", self.occurrence_at)
+        _require_aware("expires_at", self.expires_at)
+        if not REFERENCE_ID_RE.fullmatch(self.reference_id):
+            raise ValueError(
+                f"reference_id must be 1-100 characters of [A-Za-z0-9~], got {self.reference_id!r}"
+            )
+
+
+def reference_id_for(reminder_id: int, occurrence_at: datetime) -> str:
+    """A stable id for one occurrence, e.g. ``cc~r42~20261123T0230Z``.
+
+    Deterministic, so a retry or a second worker sends the same id and Amazon answers 409 instead of
+    notifying twice. Seconds (and microseconds) appear only when non-zero, which keeps the usual
+    minute-aligned form short while never mapping two distinct instants to one id.
+    """
+    if reminder_id < 0:
+        raise ValueError(f"reminder_id must be >= 0, got {reminder_id}")
+    _require_aware("occurrence_at", occurrence_at)
+    at = occurrence_at.astimezone(UTC)
+    stamp = at.strftime("%Y%m%dT%H%M")
+    if at.second or at.microsecond:
+        stamp += at.strftime("%S")
+        if at.microsecond:
+            stamp += f"{at.microsecond:06d}"
+    return f"cc~r{reminder_id}~{stamp}Z"
+
+
+class Outcome(enum.Enum):
+    DELIVERED = "delivered"  # accepted by the far end
+    DUPLICATE = "duplicate"  # the far end already has this reference_id: treat as delivered
+    RETRY = "retry"  # transient (throttled, 5xx, network): try again later
+    REJECTED = "rejected"  # the request itself is wrong; retrying will not help
+    FORBIDDEN = "forbidden"  # Alexa refused even with a fresh token: permission gone or skill misconfigured
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Outcome
+    status: int | None  # HTTP status of the delivery request; None when none was received
+    detail: str
+    retry_after: float | None = None  # seconds, from a Retry-After header
+
+
+@runtime_checkable
+class Channel(Protocol):
+    name: str
+
+    def send(self, notice: Notice) -> SendResult:
+        """Deliver one notice. Never raises for network or HTTP errors; they map to a SendResult."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def is_retryable_status(status: int) -> bool:
+    """Request timeout, throttling and server errors are worth another try; other failures are not."""
+    return status in (408, 429) or 500 <= status <= 599
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None if absent/invalid."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; parsedate_to_datetime leaves "-0000" naive
+        when = when.replace(tzinfo=UTC)
+    current = now if now is not None else datetime.now(UTC)
+    return max(0.0, (when - current).total_seconds())
+
+
+def excerpt(text: str, limit: int = 200) -> str:
+    """A short single-line excerpt of a response body for SendResult.detail and logs."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -1,0 +1,125 @@
+"""Deliver reminders to an HTTP endpoint of your own (a bot, a phone push relay, a test receiver).
+
+Each POST is signed with HMAC-SHA256 over the exact body bytes, so the receiver can check that it
+came from us, and carries the reference id as ``Idempotency-Key`` so a retried POST can be ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC
+from types import TracebackType
+from typing import Final
+
+import httpx
+
+from scheduler.channels.base import (
+    Notice,
+    Outcome,
+    SendResult,
+    excerpt,
+    is_retryable_status,
+    parse_retry_after,
+)
+from scheduler.urls import require_https_or_loopback
+
+SIGNATURE_HEADER: Final = "X-Cramp-Coach-Signature"
+DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0)
+DEFAULT_MAX_CONNECTIONS: Final = 64
+
+
+def _as_bytes(secret: str | bytes) -> bytes:
+    return secret.encode() if isinstance(secret, str) else secret
+
+
+def sign(secret: str | bytes, body: bytes) -> str:
+    """The signature header value for ``body``: ``sha256=<hex>``."""
+    return "sha256=" + hmac.new(_as_bytes(secret), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(secret: str | bytes, body: bytes, header: str | None) -> bool:
+    """Check a signature header against the raw request body, in constant time."""
+    if not header:
+        return False
+    # compare_digest on bytes: a str argument with non-ASCII characters would raise TypeError.
+    return hmac.compare_digest(sign(secret, body).encode(), header.strip().encode("utf-8", "replace"))
+
+
+def webhook_body(notice: Notice) -> bytes:
+    occurrence = notice.occurrence_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    payload = {
+        "user_id": notice.alexa_user_id,
+        "kind": notice.kind,
+        "occurrence_at": occurrence,
+        "reference_id": notice.reference_id,
+        "locale": notice.locale,
+    }
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+
+
+class WebhookChannel:
+    """Thread-safe: one pooled httpx client shared by every sender thread."""
+
+    name = "webhook"
+
+    def __init__(
+        self,
+        url: str,
+        secret: str | bytes,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        if not secret:
+            raise ValueError("WebhookChannel needs a non-empty signing secret (REMINDER_WEBHOOK_SECRET)")
+        self.url = require_https_or_loopback(url)
+        self._secret = _as_bytes(secret)
+        self._owns_client = http_client is None
+        self._http = http_client or httpx.Client(
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            # Following a redirect would send the signed payload to a host nobody configured.
+            follow_redirects=False,
+            headers={"User-Agent": "cramp-coach-scheduler"},
+        )
+
+    def send(self, notice: Notice) -> SendResult:
+        body = webhook_body(notice)
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(self._secret, body),
+            "Idempotency-Key": notice.reference_id,
+        }
+        try:
+            response = self._http.post(self.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return SendResult(Outcome.RETRY, None, f"{type(exc).__name__}: {exc}")
+        status = response.status_code
+        if 200 <= status <= 299:
+            return SendResult(Outcome.DELIVERED, status, "accepted")
+        if status == 409:
+            return SendResult(Outcome.DUPLICATE, status, "receiver already has this reference_id")
+        if is_retryable_status(status):
+            return SendResult(
+                Outcome.RETRY,
+                status,
+                excerpt(response.text) or "retryable status",
+                parse_retry_after(response.headers.get("Retry-After")),
+            )
+        # Other 4xx, including 403: a webhook's 403 says nothing about the user's Alexa permissions.
+        return SendResult(Outcome.REJECTED, status, excerpt(response.text) or f"unexpected HTTP {status}")
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._http.close()
+
+    def __enter__(self) -> WebhookChannel:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
