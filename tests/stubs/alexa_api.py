@@ -1,0 +1,463 @@
+"""A local stand-in for the Alexa APIs the scheduler and skill call, speaking their wire formats.
+
+Endpoints:
+
+- ``POST /auth/o2/token`` (any case: Amazon documents ``/auth/O2/token``): LWA client credentials.
+- ``POST /v1/proactiveEvents`` (live) and ``/v1/proactiveEvents/stages/development``.
+- ``GET /v2/devices/<deviceId>/settings/System.timeZone``: the Settings API.
+
+It records what it receives (thread-safe) and can be scripted to fail, so tests can check both the
+requests we send and how we react to Amazon's error codes. Plain http on 127.0.0.1 only.
+
+Standalone, for local development::
+
+    python -m tests.stubs.alexa_api --port 8088
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote, unquote_plus
+
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.wrappers import Request, Response
+
+DEFAULT_CLIENT_ID = "amzn1.application-oa2-client.stub"
+DEFAULT_CLIENT_SECRET = "stub-client-secret"
+PROACTIVE_SCOPE = "alexa::proactive_events"
+
+_REFERENCE_ID_RE = re.compile(r"[A-Za-z0-9~]{1,100}")
+_TIME_ZONE_PATH_RE = re.compile(r"/v2/devices/([^/]+)/settings/System\.timeZone")
+_EVENT_PATHS = {
+    "/v1/proactiveEvents": "live",
+    "/v1/proactiveEvents/stages/development": "development",
+}
+_MIN_EXPIRY = timedelta(minutes=5)
+_MAX_EXPIRY = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class _Forced:
+    status: int
+    retry_after: float | None
+    body: Mapping[str, Any] | None
+
+
+def _json(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(payload), status=status, mimetype="application/json", headers=dict(headers or {})
+    )
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return _json(status, {"code": code, "message": message})
+
+
+def _parse_form_tolerantly(raw: str) -> dict[str, str]:
+    """Split ``a=b&c=d`` keeping values raw: LWA clients do not always URL-encode the body."""
+    fields: dict[str, str] = {}
+    for part in raw.split("&"):
+        if part:
+            key, _, value = part.partition("=")
+            fields[unquote_plus(key.strip())] = value.strip()
+    return fields
+
+
+def _same(raw: str | None, expected: str) -> bool:
+    # Accept the value as sent, form-decoded, or percent-decoded: whichever encoding the client chose.
+    return raw is not None and expected in (raw, unquote_plus(raw), unquote(raw))
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def validate_event(body: Any) -> list[str]:
+    """Problems with a Proactive Events request body, as Amazon would reject it (empty if fine)."""
+    if not isinstance(body, dict):
+        return ["body must be a JSON object"]
+    problems: list[str] = []
+    timestamp = _parse_time(body.get("timestamp"))
+    expiry = _parse_time(body.get("expiryTime"))
+    if timestamp is None:
+        problems.append("timestamp must be an ISO 8601 date-time with a UTC offset")
+    if expiry is None:
+        problems.append("expiryTime must be an ISO 8601 date-time with a UTC offset")
+    if timestamp and expiry and not (_MIN_EXPIRY <= expiry - timestamp <= _MAX_EXPIRY):
+        problems.append("expiryTime must be between 5 minutes and 24 hours after timestamp")
+    reference_id = body.get("referenceId")
+    if not isinstance(reference_id, str) or not _REFERENCE_ID_RE.fullmatch(reference_id):
+        problems.append("referenceId must be 1-100 characters of [A-Za-z0-9~]")
+    event = body.get("event")
+    if not isinstance(event, dict) or not isinstance(event.get("name"), str) or not event["name"]:
+        problems.append("event.name is required")
+    elif not isinstance(event.get("payload"), dict):
+        problems.append("event.payload must be an object")
+    elif event["name"] == "AMAZON.MessageAlert.Activated":
+        payload = event["payload"]
+        state, group = payload.get("state"), payload.get("messageGroup")
+        if not isinstance(state, dict) or not state.get("status"):
+            problems.append("event.payload.state.status is required for AMAZON.MessageAlert.Activated")
+        if (
+            not isinstance(group, dict)
+            or not isinstance(group.get("creator"), dict)
+            or not group["creator"].get("name")
+        ):
+            problems.append("event.payload.messageGroup.creator.name is required")
+    localized = body.get("localizedAttributes")
+    if not isinstance(localized, list) or not all(
+        isinstance(item, dict) and isinstance(item.get("locale"), str) for item in localized
+    ):
+        problems.append("localizedAttributes must be a list of objects with a locale")
+    audience = body.get("relevantAudience")
+    if not isinstance(audience, dict) or audience.get("type") not in ("Unicast", "Multicast"):
+        problems.append("relevantAudience.type must be Unicast or Multicast")
+    elif audience["type"] == "Unicast":
+        payload = audience.get("payload")
+        if not isinstance(payload, dict) or not isinstance(payload.get("user"), str) or not payload["user"]:
+            problems.append("relevantAudience.payload.user is required for Unicast")
+    return problems
+
+
+class _QuietHandler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as pooled clients expect
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # tests read stub.requests instead of a line per request on stderr
+
+
+class _Server(ThreadedWSGIServer):
+    request_queue_size = 256  # the default backlog of 5 stalls bursts of concurrent connections
+
+
+class AlexaApiStub:
+    """The stub server. Use :func:`start_stub`, or ``with AlexaApiStub(...) as stub:``."""
+
+    def __init__(
+        self,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        *,
+        expires_in: int = 3600,
+        default_time_zone: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.expires_in = expires_in  # may be changed between requests, e.g. to test refreshing
+        self.default_time_zone = default_time_zone
+        self.delay = 0.0  # seconds to wait before answering a proactive event (benchmarks)
+        self._host, self._port = host, port
+        self._lock = threading.Lock()
+        self._tokens: set[str] = set()
+        self._token_grants = 0
+        self._events: list[dict[str, Any]] = []
+        self._accepted: set[tuple[str, str | None, str]] = set()
+        self._requests: list[dict[str, Any]] = []
+        self._forced: collections.deque[_Forced] = collections.deque()
+        self._forced_tz: collections.deque[int] = collections.deque()
+        self._time_zones: dict[str, str] = {}
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> AlexaApiStub:
+        if self._server is not None:
+            raise RuntimeError("stub already started")
+        self._server = _Server(self._host, self._port, self._wsgi, handler=_QuietHandler)
+        # A short poll interval makes stop() quick (the default 0.5 s adds up over a test suite).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="alexa-api-stub",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> AlexaApiStub:
+        return self if self._server is not None else self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:54321``: use it as ALEXA_API_ENDPOINT and the apiEndpoint."""
+        if self._server is None:
+            raise RuntimeError("stub is not running")
+        return f"http://{self._host}:{self._server.server_port}"
+
+    @property
+    def token_url(self) -> str:
+        """The LWA token URL on this stub: use it as LWA_TOKEN_URL."""
+        return self.url + "/auth/o2/token"
+
+    # -- what it saw -----------------------------------------------------------------------------
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Accepted events as dicts: stage, path, user, reference_id, access_token, body."""
+        with self._lock:
+            return list(self._events)
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Every request, in arrival order: ``{"method", "path", "status"}``."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def token_grants(self) -> int:
+        with self._lock:
+            return self._token_grants
+
+    # -- scripting -------------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        status: int,
+        times: int = 1,
+        *,
+        retry_after: float | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Answer the next ``times`` proactive-event requests with ``status``, before any other check."""
+        with self._lock:
+            self._forced.extend(_Forced(status, retry_after, body) for _ in range(times))
+
+    def fail_timezone(self, status: int, times: int = 1) -> None:
+        """Answer the next ``times`` time-zone requests with ``status``."""
+        with self._lock:
+            self._forced_tz.extend([status] * times)
+
+    def set_time_zone(self, device_id: str, zone: str) -> None:
+        with self._lock:
+            self._time_zones[device_id] = zone
+
+    def revoke_tokens(self) -> None:
+        """Make every issued token invalid, as if it expired or was revoked upstream."""
+        with self._lock:
+            self._tokens.clear()
+
+    def reset(self) -> None:
+        """Forget recorded traffic, accepted reference ids and scripted failures (tokens stay valid)."""
+        with self._lock:
+            self._events.clear()
+            self._accepted.clear()
+            self._requests.clear()
+            self._forced.clear()
+            self._forced_tz.clear()
+            self._token_grants = 0
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self._dispatch(request)
+        with self._lock:
+            self._requests.append(
+                {"method": request.method, "path": request.path, "status": response.status_code}
+            )
+        result: Iterable[bytes] = response(environ, start_response)
+        return result
+
+    def _dispatch(self, request: Request) -> Response:
+        path = request.path
+        if path.lower() == "/auth/o2/token":
+            return (
+                self._token(request)
+                if request.method == "POST"
+                else _error(405, "METHOD_NOT_ALLOWED", "POST only")
+            )
+        if path in _EVENT_PATHS:
+            if request.method != "POST":
+                return _error(405, "METHOD_NOT_ALLOWED", "POST only")
+            return self._proactive_event(request, _EVENT_PATHS[path])
+        match = _TIME_ZONE_PATH_RE.fullmatch(path)
+        if match:
+            return (
+                self._time_zone(request, match.group(1))
+                if request.method == "GET"
+                else _error(405, "METHOD_NOT_ALLOWED", "GET only")
+            )
+        return _error(404, "NOT_FOUND", f"no stub endpoint for {request.method} {path}")
+
+    def _token(self, request: Request) -> Response:
+        fields = _parse_form_tolerantly(request.get_data(as_text=True))
+        if not _same(fields.get("grant_type"), "client_credentials"):
+            return _json(
+                400, {"error": "unsupported_grant_type", "error_description": "use client_credentials"}
+            )
+        if not (
+            _same(fields.get("client_id"), self.client_id)
+            and _same(fields.get("client_secret"), self.client_secret)
+        ):
+            return _json(
+                401, {"error": "invalid_client", "error_description": "Client authentication failed"}
+            )
+        if not _same(fields.get("scope"), PROACTIVE_SCOPE):
+            return _json(
+                400, {"error": "invalid_scope", "error_description": f"scope must be {PROACTIVE_SCOPE}"}
+            )
+        token = "Atc|stub." + secrets.token_urlsafe(24)
+        with self._lock:
+            self._tokens.add(token)
+            self._token_grants += 1
+            expires_in = self.expires_in
+        return _json(
+            200,
+            {
+                "access_token": token,
+                "expires_in": expires_in,
+                "token_type": "bearer",
+                "scope": PROACTIVE_SCOPE,
+            },
+            {"Cache-Control": "no-store"},
+        )
+
+    def _proactive_event(self, request: Request, stage: str) -> Response:
+        if self.delay > 0:
+            time.sleep(self.delay)
+        with self._lock:
+            forced = self._forced.popleft() if self._forced else None
+        if forced is not None:
+            headers = {"Retry-After": f"{forced.retry_after:g}"} if forced.retry_after is not None else None
+            body = (
+                forced.body
+                if forced.body is not None
+                else {
+                    "code": "FORCED",
+                    "message": f"HTTP {forced.status} forced by the stub",
+                }
+            )
+            return _json(forced.status, body, headers)
+        token = _bearer(request)
+        with self._lock:
+            authorised = token is not None and token in self._tokens
+        if not authorised:
+            return _error(403, "FORBIDDEN", "missing, unknown or revoked access token")
+        try:
+            body = json.loads(request.get_data(as_text=True))
+        except ValueError:
+            return _error(400, "INVALID_REQUEST", "body is not valid JSON")
+        problems = validate_event(body)
+        if problems:
+            return _error(400, "INVALID_REQUEST", "; ".join(problems))
+        audience = body["relevantAudience"]
+        user = audience["payload"]["user"] if audience["type"] == "Unicast" else None
+        # Keyed by stage too: development and live are separate services at Amazon.
+        key = (stage, user, body["referenceId"])
+        with self._lock:
+            if key in self._accepted:
+                return _error(
+                    409, "DUPLICATE", "an event with this referenceId was already accepted for this user"
+                )
+            self._accepted.add(key)
+            self._events.append(
+                {
+                    "stage": stage,
+                    "path": request.path,
+                    "user": user,
+                    "reference_id": body["referenceId"],
+                    "access_token": token,
+                    "body": body,
+                }
+            )
+        return Response(status=202)
+
+    def _time_zone(self, request: Request, device_id: str) -> Response:
+        if not _bearer(request):
+            return _error(403, "FORBIDDEN", "a Bearer apiAccessToken is required")
+        with self._lock:
+            forced = self._forced_tz.popleft() if self._forced_tz else None
+            zone = self._time_zones.get(device_id, self.default_time_zone)
+        if forced is not None:
+            return _error(forced, "FORCED", f"HTTP {forced} forced by the stub")
+        if zone is None:
+            return _error(404, "DEVICE_NOT_FOUND", f"no time zone configured for device {device_id}")
+        return _json(200, zone)  # Amazon replies with a bare JSON string
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def start_stub(
+    client_id: str = DEFAULT_CLIENT_ID,
+    client_secret: str = DEFAULT_CLIENT_SECRET,
+    **kwargs: Any,
+) -> AlexaApiStub:
+    """Start a stub on 127.0.0.1 (a free port); it is also a context manager that stops it."""
+    return AlexaApiStub(client_id, client_secret, **kwargs).start()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Local stub of the Alexa LWA, Proactive Events and Settings APIs"
+    )
+    parser.add_argument("--port", type=int, default=8088)
+    parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
+    parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
+    parser.add_argument("--expires-in", type=int, default=3600)
+    parser.add_argument("--default-time-zone", default=None, help="answer every device with this zone")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before answering each event")
+    args = parser.parse_args(argv)
+    stub = AlexaApiStub(
+        args.client_id,
+        args.client_secret,
+        expires_in=args.expires_in,
+        default_time_zone=args.default_time_zone,
+        port=args.port,
+    )
+    stub.delay = args.delay
+    stub.start()
+    print(f"Alexa API stub listening on {stub.url}", flush=True)
+    print(
+        f"  ALEXA_API_ENDPOINT={stub.url} LWA_TOKEN_URL={stub.token_url} "
+        f"ALEXA_CLIENT_ID={stub.client_id} ALEXA_CLIENT_SECRET={stub.client_secret}",
+        flush=True,
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stub.stop()
+        print(f"stopped; accepted {len(stub.events)} events, granted {stub.token_grants} tokens")
+
+
+if __name__ == "__main__":
+    main()
