@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from skill.errors import EventNotStored
 from skill.services import SkillServices
 from skill.verification import RequestVerifier, VerificationError, check_skill_id, check_timestamp
 
@@ -77,6 +78,10 @@ def alexa() -> Any:
     try:
         response_envelope = skill.invoke(request_envelope=envelope, context=None)
         serialized = skill.serializer.serialize(response_envelope)
+    except EventNotStored as exc:
+        # Not a bad request: our storage failed. Alexa redelivers events that get an error.
+        log.error("event %s not stored, asking Alexa to redeliver: %s", _request_id(payload), exc)
+        return jsonify({"error": "event not stored, please retry"}), 503
     except Exception:
         log.exception("skill failed outside its handlers for request %s", _request_id(payload))
         return jsonify(_apology_envelope()), 200

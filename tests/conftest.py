@@ -109,3 +109,15 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def envelopes(clock: Clock) -> Envelopes:
     return Envelopes(clock)
+
+
+@pytest.fixture
+def alexa_stub() -> Iterator[Any]:
+    """The local stub of the Alexa APIs (LWA, Proactive Events, Settings), on 127.0.0.1."""
+    from tests.stubs.alexa_api import start_stub
+
+    stub = start_stub()
+    try:
+        yield stub
+    finally:
+        stub.stop()

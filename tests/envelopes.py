@@ -122,7 +122,9 @@ class Envelopes:
             **kw,
         )
 
-    def skill_event(self, event_type: str, body: Mapping[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+    def skill_event(
+        self, event_type: str, body: Mapping[str, Any] | None = None, **kw: Any
+    ) -> dict[str, Any]:
         request: dict[str, Any] = {"type": event_type, "eventCreationTime": self._timestamp()}
         if body is not None:
             request["body"] = dict(body)
@@ -136,3 +138,10 @@ def speech_of(response_json: Mapping[str, Any]) -> str:
 def reprompt_of(response_json: Mapping[str, Any]) -> str | None:
     reprompt = response_json["response"].get("reprompt")
     return None if reprompt is None else str(reprompt["outputSpeech"]["ssml"])
+
+
+def said(response_json: Mapping[str, Any]) -> str:
+    """The spoken words of a response, SSML tags dropped and entities decoded."""
+    from skill.speech import plain
+
+    return plain(speech_of(response_json))

@@ -25,6 +25,6 @@ def request_handlers(services: SkillServices) -> list[AbstractRequestHandler]:
 
 
 def exception_handlers(services: SkillServices) -> list[AbstractExceptionHandler]:
-    from skill.handlers import builtins
+    from skill.handlers import builtins, events
 
-    return builtins.build_exception_handlers(services)
+    return [*events.build_exception_handlers(services), *builtins.build_exception_handlers(services)]

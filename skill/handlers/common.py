@@ -9,7 +9,7 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import is_intent_name, is_request_type
 from ask_sdk_model import Response
 from ask_sdk_model.directive import Directive
-from ask_sdk_model.ui import SimpleCard
+from ask_sdk_model.ui import Card, SimpleCard
 
 from skill import speech
 from skill.content import Content
@@ -74,7 +74,7 @@ def reply(
     speech_ssml: Sequence[str] | str,
     *,
     reprompt: Sequence[str] | str | None = None,
-    card: tuple[str, str] | None = None,
+    card: tuple[str, str] | Card | None = None,
     end_session: bool = False,
     directives: Iterable[Directive] = (),
 ) -> Response:
@@ -87,8 +87,10 @@ def reply(
             raise ValueError("a response that keeps the session open needs a reprompt")
         reprompt_fragments = [reprompt] if isinstance(reprompt, str) else list(reprompt)
         rb.ask(speech.speak(*reprompt_fragments))
-    if card is not None:
+    if isinstance(card, tuple):
         rb.set_card(SimpleCard(title=card[0], content=card[1]))
+    elif card is not None:
+        rb.set_card(card)
     for directive in directives:
         rb.add_directive(directive)
     rb.set_should_end_session(end_session)

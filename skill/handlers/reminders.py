@@ -1,11 +1,449 @@
-"""Placeholder: filled in by its own change."""
+"""Reminders by voice: set, list, move and cancel, plus the yes/no answers to reminder offers.
+
+Handlers read slots and call ``ReminderService``; what they say lives in content/en/reminders.json.
+"""
 
 from __future__ import annotations
 
-from ask_sdk_core.dispatch_components import AbstractRequestHandler
+import logging
+from collections.abc import Sequence
+from datetime import time
+from typing import Any
 
+from ask_sdk_core.dispatch_components import AbstractRequestHandler
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_model import Intent, IntentConfirmationStatus, Response, Slot, SlotConfirmationStatus
+from ask_sdk_model.dialog import ElicitSlotDirective
+from ask_sdk_model.ui import AskForPermissionsConsentCard
+from sqlalchemy.exc import SQLAlchemyError
+
+from scheduler import ReminderError, ReminderView
+from scheduler.recurrence import EVERY_DAY
+from skill.alexa_context import NOTIFICATIONS_SCOPE, device_time_zone, notifications_allowed, user_id
+from skill.content import Content
+from skill.handlers.common import content, is_intent, reply, services, session
+from skill.phrasing import day_mask, say_days, say_times
 from skill.services import SkillServices
+from skill.slots import is_vague_time, parse_time, raw_value, resolve
+
+log = logging.getLogger(__name__)
+
+OFFER = "offer"
+TIME_SLOTS = ("time", "timeTwo", "timeThree")
+DAY_SLOTS = ("days", "dayTwo")
+# Kinds that are evening habits: a bare "at 10" means 10 PM for them.
+EVENING_KINDS = {"stretch"}
+
+
+def _synonyms(words: Content, branch: str) -> dict[str, list[str]]:
+    table: dict[str, Any] = words.get(branch)
+    return {key: list(value["synonyms"]) for key, value in table.items() if isinstance(value, dict)}
+
+
+def _kind(handler_input: HandlerInput, words: Content) -> str | None:
+    return resolve(handler_input, "kind", _synonyms(words, "reminders.kinds"))
+
+
+def _evening(kind: str, at: time) -> time:
+    if kind in EVENING_KINDS and 1 <= at.hour <= 11:
+        return at.replace(hour=at.hour + 12)
+    return at
+
+
+def _elicit(
+    handler_input: HandlerInput,
+    slot_name: str,
+    speech: str,
+    reprompt: str,
+    *,
+    intent: Intent | None = None,
+) -> Response:
+    """Ask for one slot with dialog management, keeping what the user already said."""
+    current = intent or handler_input.request_envelope.request.intent
+    return reply(
+        handler_input,
+        speech,
+        reprompt=reprompt,
+        directives=[ElicitSlotDirective(updated_intent=current, slot_to_elicit=slot_name)],
+    )
+
+
+def _storage_down(handler_input: HandlerInput, exc: Exception) -> Response:
+    log.error("reminder storage unavailable: %s", exc.__class__.__name__)
+    words = content(handler_input)
+    return reply(
+        handler_input,
+        words.say("reminders.storage_down"),
+        reprompt=words.say("reminders.storage_down_reprompt"),
+    )
+
+
+def _describe(words: Content, view: ReminderView, times: Sequence[time] | None = None) -> dict[str, str]:
+    return {
+        "label": words.text(f"reminders.kinds.{view.kind}.label"),
+        "action": words.text(f"reminders.kinds.{view.kind}.action"),
+        "times": say_times(words, times or [view.local_time]),
+        "days": say_days(words, view.days),
+    }
+
+
+def _find_zone(handler_input: HandlerInput, svc: SkillServices, user: str) -> tuple[str | None, str | None]:
+    """The zone to schedule in, and a note to say when it is not the device's own."""
+    zone = device_time_zone(handler_input)
+    if zone:
+        return zone, None
+    try:
+        saved = svc.reminders.user_time_zone(user)
+    except SQLAlchemyError:
+        saved = None
+    if saved:
+        log.warning("using saved time zone %s for user %s…: device settings unavailable", saved, user[:24])
+        return saved, content(handler_input).say("reminders.zone_saved", zone=saved.replace("_", " "))
+    return None, None
+
+
+class SetReminderHandler(AbstractRequestHandler):  # type: ignore[misc]
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent(handler_input, "SetReminderIntent")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        words = content(handler_input)
+        session(handler_input).pop(OFFER, None)
+        kind = _kind(handler_input, words)
+        if kind is None:
+            return _elicit(
+                handler_input,
+                "kind",
+                words.say("reminders.ask_kind"),
+                words.say("reminders.ask_kind_reprompt"),
+            )
+        action = words.text(f"reminders.kinds.{kind}.action")
+        raw_times = [raw_value(handler_input, name) for name in TIME_SLOTS]
+        if any(is_vague_time(value) for value in raw_times):
+            return _elicit(
+                handler_input,
+                "time",
+                words.say("reminders.vague_time"),
+                words.say("reminders.ask_time_reprompt"),
+            )
+        times = [_evening(kind, t) for t in (parse_time(v) for v in raw_times) if t is not None]
+        if not times:
+            return _elicit(
+                handler_input,
+                "time",
+                words.say("reminders.ask_time", action=action),
+                words.say("reminders.ask_time_reprompt"),
+            )
+        day_ids = [
+            d for d in (resolve(handler_input, s, _synonyms(words, "reminders.days")) for s in DAY_SLOTS) if d
+        ]
+        days = day_mask(day_ids) or EVERY_DAY
+
+        svc = services(handler_input)
+        user = user_id(handler_input)
+        zone, zone_note = _find_zone(handler_input, svc, user)
+        if zone is None:
+            log.warning("no time zone for user %s…: reminder not set, user told", user[:24])
+            return reply(
+                handler_input,
+                words.say("reminders.zone_unknown"),
+                reprompt=words.say("reminders.zone_unknown_reprompt"),
+            )
+        allowed = notifications_allowed(handler_input)
+        spoken_days = " ".join(v for v in (raw_value(handler_input, s) for s in DAY_SLOTS) if v) or None
+        try:
+            stored = svc.reminders.add(
+                user,
+                kind,
+                times,
+                time_zone=zone,
+                days=days,
+                spoken=spoken_days,
+                locale=getattr(handler_input.request_envelope.request, "locale", None),
+                notifications_allowed=allowed,
+            )
+        except SQLAlchemyError as exc:
+            return _storage_down(handler_input, exc)
+        facts = _describe(words, stored[0], [r.local_time for r in stored])
+        fragments = [zone_note] if zone_note else []
+        if allowed:
+            fragments.append(words.say("reminders.set_done", **facts))
+            card: Any = (words.text("prompts.skill_name"), words.text("reminders.set_done", **facts))
+        else:
+            fragments.append(words.say("reminders.set_paused", **facts))
+            card = AskForPermissionsConsentCard(permissions=[NOTIFICATIONS_SCOPE])
+        return reply(handler_input, fragments, reprompt=words.say("reminders.set_reprompt"), card=card)
+
+
+class ListRemindersHandler(AbstractRequestHandler):  # type: ignore[misc]
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent(handler_input, "ListRemindersIntent")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        words = content(handler_input)
+        try:
+            views = services(handler_input).reminders.list(user_id(handler_input))
+        except SQLAlchemyError as exc:
+            return _storage_down(handler_input, exc)
+        if not views:
+            return reply(
+                handler_input, words.say("reminders.list_none"), reprompt=words.say("reminders.set_reprompt")
+            )
+        groups: dict[tuple[str, int], list[ReminderView]] = {}
+        for view in views:
+            groups.setdefault((view.kind, view.days), []).append(view)
+        if len(views) == 1:
+            fragments = [words.say("reminders.list_intro_one")]
+        else:
+            fragments = [words.say("reminders.list_intro_many", count=len(views))]
+        for group in groups.values():
+            fragments.append(
+                words.say("reminders.list_item", **_describe(words, group[0], [v.local_time for v in group]))
+            )
+        if any(v.paused for v in views):
+            fragments.append(words.say("reminders.list_paused"))
+        card_text = " ".join(
+            words.text("reminders.list_item", **_describe(words, g[0], [v.local_time for v in g]))
+            for g in groups.values()
+        )
+        return reply(
+            handler_input,
+            fragments,
+            reprompt=words.say("reminders.list_reprompt"),
+            card=(words.text("prompts.skill_name"), card_text),
+        )
+
+
+class MoveReminderHandler(AbstractRequestHandler):  # type: ignore[misc]
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent(handler_input, "MoveReminderIntent")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        words = content(handler_input)
+        kind = _kind(handler_input, words)
+        if kind is None:
+            return _elicit(
+                handler_input,
+                "kind",
+                words.say("reminders.move_ask_kind"),
+                words.say("reminders.ask_kind_reprompt"),
+            )
+        label = words.text(f"reminders.kinds.{kind}.label")
+        new_time = parse_time(raw_value(handler_input, "time"))
+        if new_time is None:
+            return _elicit(
+                handler_input,
+                "time",
+                words.say("reminders.move_ask_time", label=label),
+                words.say("reminders.ask_time_reprompt"),
+            )
+        new_time = _evening(kind, new_time)
+        from_time = parse_time(raw_value(handler_input, "fromTime"))
+        svc = services(handler_input)
+        user = user_id(handler_input)
+        try:
+            moved = svc.reminders.move(user, kind, new_time, from_time=from_time)
+        except ReminderError as exc:
+            if exc.code == "ambiguous":
+                same_kind = [v for v in svc.reminders.list(user) if v.kind == kind]
+                return _elicit(
+                    handler_input,
+                    "fromTime",
+                    words.say(
+                        "reminders.move_which",
+                        label=label,
+                        times=say_times(words, [v.local_time for v in same_kind]),
+                    ),
+                    words.say("reminders.move_which_reprompt"),
+                )
+            return reply(
+                handler_input,
+                words.say(
+                    "reminders.move_none", label=label, action=words.text(f"reminders.kinds.{kind}.action")
+                ),
+                reprompt=words.say("reminders.set_reprompt"),
+            )
+        except SQLAlchemyError as exc:
+            return _storage_down(handler_input, exc)
+        facts = _describe(words, moved)
+        return reply(
+            handler_input,
+            words.say("reminders.move_done", **facts),
+            reprompt=words.say("reminders.set_reprompt"),
+            card=(words.text("prompts.skill_name"), words.text("reminders.move_done", **facts)),
+        )
+
+
+def _cancel(handler_input: HandlerInput, target: str) -> Response:
+    """Delete what the user confirmed: one kind, or "all"."""
+    words = content(handler_input)
+    try:
+        count = services(handler_input).reminders.cancel(
+            user_id(handler_input), None if target == "all" else target
+        )
+    except SQLAlchemyError as exc:
+        return _storage_down(handler_input, exc)
+    if target == "all":
+        speech = words.say("reminders.cancel_all_done" if count else "reminders.cancel_all_none")
+    else:
+        label = words.text(f"reminders.kinds.{target}.label")
+        if count == 0:
+            speech = words.say("reminders.cancel_none", label=label)
+        elif count == 1:
+            speech = words.say("reminders.cancel_done", label=label)
+        else:
+            speech = words.say("reminders.cancel_done_many", label=label, count=count)
+    return reply(handler_input, speech, reprompt=words.say("reminders.after_cancel_reprompt"))
+
+
+def _kept(handler_input: HandlerInput) -> Response:
+    words = content(handler_input)
+    return reply(
+        handler_input,
+        words.say("reminders.cancel_kept"),
+        reprompt=words.say("reminders.after_cancel_reprompt"),
+    )
+
+
+def _confirmation(handler_input: HandlerInput) -> str:
+    intent = handler_input.request_envelope.request.intent
+    status = getattr(intent, "confirmation_status", None)
+    return str(getattr(status, "value", "NONE"))
+
+
+class CancelReminderHandler(AbstractRequestHandler):  # type: ignore[misc]
+    """Confirms before deleting: Alexa's own confirmation when the dialog model ran it, else a yes/no."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent(handler_input, "CancelReminderIntent")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        words = content(handler_input)
+        kind = _kind(handler_input, words)
+        if kind is None:
+            return _elicit(
+                handler_input,
+                "kind",
+                words.say("reminders.cancel_ask_kind"),
+                words.say("reminders.ask_kind_reprompt"),
+            )
+        confirmation = _confirmation(handler_input)
+        if confirmation == "CONFIRMED":
+            return _cancel(handler_input, kind)
+        if confirmation == "DENIED":
+            return _kept(handler_input)
+        label = words.text(f"reminders.kinds.{kind}.label")
+        try:
+            mine = [
+                v for v in services(handler_input).reminders.list(user_id(handler_input)) if v.kind == kind
+            ]
+        except SQLAlchemyError as exc:
+            return _storage_down(handler_input, exc)
+        if not mine:
+            return reply(
+                handler_input,
+                words.say("reminders.cancel_none", label=label),
+                reprompt=words.say("reminders.after_cancel_reprompt"),
+            )
+        session(handler_input)[OFFER] = f"cancel:{kind}"
+        return reply(
+            handler_input,
+            words.say(
+                "reminders.cancel_confirm", label=label, times=say_times(words, [v.local_time for v in mine])
+            ),
+            reprompt=words.say("reminders.cancel_confirm_reprompt"),
+        )
+
+
+class CancelAllRemindersHandler(AbstractRequestHandler):  # type: ignore[misc]
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent(handler_input, "CancelAllRemindersIntent")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        words = content(handler_input)
+        confirmation = _confirmation(handler_input)
+        if confirmation == "CONFIRMED":
+            return _cancel(handler_input, "all")
+        if confirmation == "DENIED":
+            return _kept(handler_input)
+        try:
+            count = len(services(handler_input).reminders.list(user_id(handler_input)))
+        except SQLAlchemyError as exc:
+            return _storage_down(handler_input, exc)
+        if count == 0:
+            return reply(
+                handler_input,
+                words.say("reminders.cancel_all_none"),
+                reprompt=words.say("reminders.after_cancel_reprompt"),
+            )
+        session(handler_input)[OFFER] = "cancel:all"
+        return reply(
+            handler_input,
+            words.say("reminders.cancel_all_confirm", count=count),
+            reprompt=words.say("reminders.cancel_confirm_reprompt"),
+        )
+
+
+def _offer(handler_input: HandlerInput) -> str:
+    return str(session(handler_input).get(OFFER) or "")
+
+
+class ReminderOfferYesHandler(AbstractRequestHandler):  # type: ignore[misc]
+    """ "Yes" to "cancel it?" or to "want a reminder?"."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        offer = _offer(handler_input)
+        return is_intent(handler_input, "AMAZON.YesIntent") and offer.startswith(("cancel:", "reminder"))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        offer = str(session(handler_input).pop(OFFER))
+        if offer.startswith("cancel:"):
+            return _cancel(handler_input, offer.split(":", 1)[1])
+        words = content(handler_input)
+        kind = offer.split(":", 1)[1] if ":" in offer else None
+        slots = {
+            name: Slot(name=name, confirmation_status=SlotConfirmationStatus.NONE)
+            for name in ("kind", *TIME_SLOTS, *DAY_SLOTS)
+        }
+        intent = Intent(
+            name="SetReminderIntent", slots=slots, confirmation_status=IntentConfirmationStatus.NONE
+        )
+        if kind is None:
+            return _elicit(
+                handler_input,
+                "kind",
+                words.say("reminders.ask_kind"),
+                words.say("reminders.ask_kind_reprompt"),
+                intent=intent,
+            )
+        slots["kind"].value = kind
+        return _elicit(
+            handler_input,
+            "time",
+            words.say("reminders.ask_time", action=words.text(f"reminders.kinds.{kind}.action")),
+            words.say("reminders.ask_time_reprompt"),
+            intent=intent,
+        )
+
+
+class ReminderOfferNoHandler(AbstractRequestHandler):  # type: ignore[misc]
+    """ "No" to "cancel it?": nothing is deleted. (A no to a reminder offer is the general no.)"""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent(handler_input, "AMAZON.NoIntent") and _offer(handler_input).startswith("cancel:")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        session(handler_input).pop(OFFER, None)
+        return _kept(handler_input)
 
 
 def build(services: SkillServices) -> list[AbstractRequestHandler]:
-    return []
+    return [
+        SetReminderHandler(),
+        ListRemindersHandler(),
+        MoveReminderHandler(),
+        CancelReminderHandler(),
+        CancelAllRemindersHandler(),
+        ReminderOfferYesHandler(),
+        ReminderOfferNoHandler(),
+    ]

@@ -1,0 +1,60 @@
+"""Turning stored reminder data (times, day masks) into the words the content files define."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import time
+
+from scheduler.recurrence import EVERY_DAY, WEEKDAYS, WEEKENDS, weekdays_in
+from skill.content import Content
+
+DAY_IDS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def say_time(words: Content, at: time) -> str:
+    if at == time(12, 0):
+        return words.text("reminders.clock.noon")
+    if at == time(0, 0):
+        return words.text("reminders.clock.midnight")
+    half = words.text("reminders.clock.pm" if at.hour >= 12 else "reminders.clock.am")
+    hour = at.hour % 12 or 12
+    if at.minute == 0:
+        return words.text("reminders.clock.on_the_hour", hour=hour, half=half)
+    return words.text("reminders.clock.with_minutes", hour=hour, minute=f"{at.minute:02d}", half=half)
+
+
+def join(words: Content, items: Sequence[str]) -> str:
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    if len(items) == 2:
+        return words.text("reminders.join.pair", first=items[0], second=items[1])
+    return words.text("reminders.join.list", rest=", ".join(items[:-1]), last=items[-1])
+
+
+def say_times(words: Content, times: Sequence[time]) -> str:
+    return join(words, [say_time(words, t) for t in sorted(times)])
+
+
+def day_mask(day_ids: Sequence[str]) -> int:
+    """Day slot ids ("weekdays", "monday"...) to the scheduler's bit mask; 0 when none."""
+    mask = 0
+    for day_id in day_ids:
+        if day_id == "every_day":
+            mask |= EVERY_DAY
+        elif day_id == "weekdays":
+            mask |= WEEKDAYS
+        elif day_id == "weekends":
+            mask |= WEEKENDS
+        elif day_id in DAY_IDS:
+            mask |= 1 << DAY_IDS.index(day_id)
+    return mask
+
+
+def say_days(words: Content, mask: int) -> str:
+    for day_id, whole in (("every_day", EVERY_DAY), ("weekdays", WEEKDAYS), ("weekends", WEEKENDS)):
+        if mask == whole:
+            return words.text(f"reminders.days.{day_id}.phrase")
+    names = [words.text(f"reminders.days.{DAY_IDS[d]}.phrase") for d in weekdays_in(mask)]
+    return words.text("reminders.days.named", names=join(words, names))

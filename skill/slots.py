@@ -1,0 +1,76 @@
+"""Reading slots the way Alexa fills them: resolved custom-type ids and AMAZON.TIME values."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_model import Slot
+
+# AMAZON.TIME sends these for "morning", "afternoon", "evening", "night": too vague to schedule.
+VAGUE_TIMES = {"MO", "AF", "EV", "NI"}
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?$")
+
+
+def slot(handler_input: HandlerInput, name: str) -> Slot | None:
+    intent = getattr(handler_input.request_envelope.request, "intent", None)
+    slots = getattr(intent, "slots", None) or {}
+    found: Slot | None = slots.get(name)
+    return found
+
+
+def raw_value(handler_input: HandlerInput, name: str) -> str | None:
+    found = slot(handler_input, name)
+    value = getattr(found, "value", None)
+    return str(value).strip() if value else None
+
+
+def resolved_id(handler_input: HandlerInput, name: str) -> str | None:
+    """The custom slot value id Alexa matched (ER_SUCCESS_MATCH), or None."""
+    found = slot(handler_input, name)
+    resolutions = getattr(found, "resolutions", None)
+    for authority in getattr(resolutions, "resolutions_per_authority", None) or []:
+        code = getattr(getattr(getattr(authority, "status", None), "code", None), "value", None)
+        if code == "ER_SUCCESS_MATCH" and authority.values:
+            value_id = authority.values[0].value.id
+            return str(value_id) if value_id else None
+    return None
+
+
+def resolve(handler_input: HandlerInput, name: str, synonyms: dict[str, list[str]]) -> str | None:
+    """The slot's value id: Alexa's resolution first, else the spoken words matched to synonyms."""
+    value_id = resolved_id(handler_input, name)
+    if value_id in synonyms:
+        return value_id
+    spoken = raw_value(handler_input, name)
+    return match_synonym(spoken, synonyms) if spoken else None
+
+
+def match_synonym(spoken: str, synonyms: dict[str, list[str]]) -> str | None:
+    wanted = _norm(spoken)
+    for value_id, words in synonyms.items():
+        if wanted == _norm(value_id) or any(wanted == _norm(w) for w in words):
+            return value_id
+    return None
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower().replace("_", " ")).strip()
+
+
+def parse_time(value: str | None) -> time | None:
+    """An AMAZON.TIME value ("21:30") as a time; None for missing, vague or malformed values."""
+    if not value:
+        return None
+    match = _CLOCK.match(value.strip())
+    if not match:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+def is_vague_time(value: str | None) -> bool:
+    return bool(value) and str(value).strip().upper() in VAGUE_TIMES
