@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ask_sdk_core.exceptions import ApiClientException
@@ -14,13 +15,17 @@ log = logging.getLogger(__name__)
 NOTIFICATIONS_SCOPE = "alexa::devices:all:notifications:write"
 
 
+def _system(handler_input: HandlerInput) -> Any:
+    return getattr(handler_input.request_envelope.context, "system", None)
+
+
 def user_id(handler_input: HandlerInput) -> str:
-    return str(handler_input.request_envelope.context.system.user.user_id)
+    return str(getattr(getattr(_system(handler_input), "user", None), "user_id", ""))
 
 
 def notifications_allowed(handler_input: HandlerInput) -> bool:
     """Whether the user granted our notifications permission, as this request reports it."""
-    permissions = getattr(handler_input.request_envelope.context.system.user, "permissions", None)
+    permissions = getattr(getattr(_system(handler_input), "user", None), "permissions", None)
     if permissions is None:
         return False
     scopes = getattr(permissions, "scopes", None) or {}
@@ -33,7 +38,7 @@ def notifications_allowed(handler_input: HandlerInput) -> bool:
 
 def device_time_zone(handler_input: HandlerInput) -> str | None:
     """The device's IANA zone from the Alexa Settings API, or None when it cannot be had."""
-    system = handler_input.request_envelope.context.system
+    system = _system(handler_input)
     device_id = getattr(getattr(system, "device", None), "device_id", None)
     if not device_id or not getattr(system, "api_access_token", None):
         log.warning("no device id or API token in the request: cannot look up the time zone")

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 _METHODS = {"GET", "POST", "PUT", "DELETE", "PATCH"}
 
 
-class PooledApiClient(ApiClient):  # type: ignore[misc]
+class PooledApiClient(ApiClient):
     def __init__(self, timeout: tuple[float, float] = (2.0, 4.0)) -> None:
         self._session = requests.Session()
         self._timeout = timeout

@@ -20,7 +20,7 @@ STATE_DIRTY = "state_dirty"
 STATE_UNAVAILABLE = "state_unavailable"
 
 
-class LoadRequestContext(AbstractRequestInterceptor):  # type: ignore[misc]
+class LoadRequestContext(AbstractRequestInterceptor):
     """Puts the services and the locale's words in request attributes, and reads the user's state.
 
     When the database is down the state read fails; the skill then carries on with empty state, so
@@ -44,7 +44,7 @@ class LoadRequestContext(AbstractRequestInterceptor):  # type: ignore[misc]
                 handler_input.attributes_manager.persistent_attributes = {}
 
 
-class SaveState(AbstractResponseInterceptor):  # type: ignore[misc]
+class SaveState(AbstractResponseInterceptor):
     """Saves the user's state once per request, and only when a handler changed it."""
 
     def process(self, handler_input: HandlerInput, response: Response | None) -> None:

@@ -29,7 +29,7 @@ def user_id_of(request_envelope: RequestEnvelope) -> str:
     return str(user_id)
 
 
-class SqlAlchemyPersistenceAdapter(AbstractPersistenceAdapter):  # type: ignore[misc]
+class SqlAlchemyPersistenceAdapter(AbstractPersistenceAdapter):
     """Stores one JSON document of attributes per Alexa user id in ``skill_state``.
 
     Database errors surface as the SDK's ``PersistenceException``; the skill's interceptors decide

@@ -94,4 +94,5 @@ def reply(
     for directive in directives:
         rb.add_directive(directive)
     rb.set_should_end_session(end_session)
-    return cast(Response, rb.response)
+    response: Response = rb.response
+    return response

@@ -26,8 +26,8 @@ EVENT_PREFIX = "AlexaSkillEvent."
 def _event_time(handler_input: HandlerInput) -> datetime:
     """When Alexa created the event (the ordering key), else the request's timestamp."""
     request = handler_input.request_envelope.request
-    at = getattr(request, "event_creation_time", None) or request.timestamp
-    if at is None:
+    at = getattr(request, "event_creation_time", None) or getattr(request, "timestamp", None)
+    if not isinstance(at, datetime):
         return services(handler_input).clock()
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
@@ -37,7 +37,7 @@ def _empty(handler_input: HandlerInput) -> Response:
     return response
 
 
-class SkillDisabledHandler(AbstractRequestHandler):  # type: ignore[misc]
+class SkillDisabledHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_type(handler_input, "AlexaSkillEvent.SkillDisabled")
 
@@ -48,7 +48,7 @@ class SkillDisabledHandler(AbstractRequestHandler):  # type: ignore[misc]
         return _empty(handler_input)
 
 
-class SkillEnabledHandler(AbstractRequestHandler):  # type: ignore[misc]
+class SkillEnabledHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_type(handler_input, "AlexaSkillEvent.SkillEnabled")
 
@@ -57,7 +57,7 @@ class SkillEnabledHandler(AbstractRequestHandler):  # type: ignore[misc]
         return _empty(handler_input)
 
 
-class PermissionHandler(AbstractRequestHandler):  # type: ignore[misc]
+class PermissionHandler(AbstractRequestHandler):
     """SkillPermissionAccepted and SkillPermissionChanged: the accepted scopes are the whole truth."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
@@ -82,7 +82,7 @@ class PermissionHandler(AbstractRequestHandler):  # type: ignore[misc]
         return _empty(handler_input)
 
 
-class ProactiveSubscriptionHandler(AbstractRequestHandler):  # type: ignore[misc]
+class ProactiveSubscriptionHandler(AbstractRequestHandler):
     """An empty subscription list means the user turned our notifications off."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
@@ -104,7 +104,7 @@ class ProactiveSubscriptionHandler(AbstractRequestHandler):  # type: ignore[misc
         return _empty(handler_input)
 
 
-class EventFailedHandler(AbstractExceptionHandler):  # type: ignore[misc]
+class EventFailedHandler(AbstractExceptionHandler):
     """An event we could not store must be redelivered, so it is not turned into speech."""
 
     def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
@@ -112,7 +112,7 @@ class EventFailedHandler(AbstractExceptionHandler):  # type: ignore[misc]
         return str(request_type).startswith(EVENT_PREFIX)
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
-        request_type = handler_input.request_envelope.request.object_type
+        request_type = getattr(handler_input.request_envelope.request, "object_type", "?")
         raise EventNotStored(
             f"{request_type} not stored: {exception.__class__.__name__}: {exception}"
         ) from exception

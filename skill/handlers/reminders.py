@@ -59,7 +59,7 @@ def _elicit(
     intent: Intent | None = None,
 ) -> Response:
     """Ask for one slot with dialog management, keeping what the user already said."""
-    current = intent or handler_input.request_envelope.request.intent
+    current = intent or getattr(handler_input.request_envelope.request, "intent", None)
     return reply(
         handler_input,
         speech,
@@ -102,7 +102,7 @@ def _find_zone(handler_input: HandlerInput, svc: SkillServices, user: str) -> tu
     return None, None
 
 
-class SetReminderHandler(AbstractRequestHandler):  # type: ignore[misc]
+class SetReminderHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "SetReminderIntent")
 
@@ -175,7 +175,7 @@ class SetReminderHandler(AbstractRequestHandler):  # type: ignore[misc]
         return reply(handler_input, fragments, reprompt=words.say("reminders.set_reprompt"), card=card)
 
 
-class ListRemindersHandler(AbstractRequestHandler):  # type: ignore[misc]
+class ListRemindersHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "ListRemindersIntent")
 
@@ -214,7 +214,7 @@ class ListRemindersHandler(AbstractRequestHandler):  # type: ignore[misc]
         )
 
 
-class MoveReminderHandler(AbstractRequestHandler):  # type: ignore[misc]
+class MoveReminderHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "MoveReminderIntent")
 
@@ -306,12 +306,12 @@ def _kept(handler_input: HandlerInput) -> Response:
 
 
 def _confirmation(handler_input: HandlerInput) -> str:
-    intent = handler_input.request_envelope.request.intent
+    intent = getattr(handler_input.request_envelope.request, "intent", None)
     status = getattr(intent, "confirmation_status", None)
     return str(getattr(status, "value", "NONE"))
 
 
-class CancelReminderHandler(AbstractRequestHandler):  # type: ignore[misc]
+class CancelReminderHandler(AbstractRequestHandler):
     """Confirms before deleting: Alexa's own confirmation when the dialog model ran it, else a yes/no."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
@@ -355,7 +355,7 @@ class CancelReminderHandler(AbstractRequestHandler):  # type: ignore[misc]
         )
 
 
-class CancelAllRemindersHandler(AbstractRequestHandler):  # type: ignore[misc]
+class CancelAllRemindersHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "CancelAllRemindersIntent")
 
@@ -388,7 +388,7 @@ def _offer(handler_input: HandlerInput) -> str:
     return str(session(handler_input).get(OFFER) or "")
 
 
-class ReminderOfferYesHandler(AbstractRequestHandler):  # type: ignore[misc]
+class ReminderOfferYesHandler(AbstractRequestHandler):
     """ "Yes" to "cancel it?" or to "want a reminder?"."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
@@ -426,7 +426,7 @@ class ReminderOfferYesHandler(AbstractRequestHandler):  # type: ignore[misc]
         )
 
 
-class ReminderOfferNoHandler(AbstractRequestHandler):  # type: ignore[misc]
+class ReminderOfferNoHandler(AbstractRequestHandler):
     """ "No" to "cancel it?": nothing is deleted. (A no to a reminder offer is the general no.)"""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
