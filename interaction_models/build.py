@@ -789,6 +789,7 @@ REMINDER_INTENTS: tuple[Intent, ...] = (
             "remind me to {kind} {days} at {time}",
             "remind me to {kind} at {time} and {timeTwo}",
             "remind me to {kind} at {time} and {timeTwo} {days}",
+            "remind me to {kind} at {time} and {timeTwo} on {days}",
             "remind me to {kind} at {time} {timeTwo} and {timeThree}",
             "remind me to {kind} at {time} and {timeTwo} and {timeThree}",
             "remind me at {time} to {kind}",

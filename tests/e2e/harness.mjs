@@ -1,0 +1,223 @@
+// Shared set-up for the end-to-end tests: a virtual-alexa device talking to the real skill server.
+//
+// tests/test_simulator.py starts the skill (and a stub of the Alexa APIs) and passes, in env vars:
+//   CRAMP_SKILL_URL   the skill endpoint, e.g. http://127.0.0.1:PORT/alexa
+//   CRAMP_MODEL_PATH  the interaction model to resolve utterances with, e.g. interaction_models/en-US.json
+//   CRAMP_SKILL_ID    the skill id the server expects
+//   CRAMP_API_URL     the Alexa API stub (Settings API time zone), e.g. http://127.0.0.1:PORT
+//   CRAMP_LOCALE      optional, defaults to en-US
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const { VirtualAlexa } = require("virtual-alexa");
+// The matcher virtual-alexa's utter() uses, from virtual-alexa's own dependency.
+const { Utterance } = createRequire(require.resolve("virtual-alexa"))("virtual-core");
+
+function env(name, fallback) {
+  const value = process.env[name] ?? fallback;
+  if (!value) {
+    throw new Error(`${name} is not set: run these tests through tests/test_simulator.py`);
+  }
+  return value;
+}
+
+export const SKILL_URL = env("CRAMP_SKILL_URL");
+export const MODEL_PATH = env("CRAMP_MODEL_PATH");
+export const SKILL_ID = env("CRAMP_SKILL_ID");
+export const API_URL = env("CRAMP_API_URL");
+export const LOCALE = env("CRAMP_LOCALE", "en-US");
+export const DEVICE_ID = "amzn1.ask.device.E2E-DEVICE";
+
+// AMAZON.TIME slots; virtual-alexa sends them as spoken words, real Alexa as "21:30".
+const TIME_SLOTS = new Set(["time", "timeTwo", "timeThree", "fromTime"]);
+
+/** A new device and user (so a new session and no reminders), talking to the skill. */
+export function newAlexa() {
+  const alexa = VirtualAlexa.Builder()
+    .interactionModelFile(MODEL_PATH)
+    .skillURL(SKILL_URL)
+    .locale(LOCALE)
+    .applicationID(SKILL_ID)
+    .create();
+  // A device id makes requests carry deviceId, apiEndpoint and apiAccessToken.
+  alexa.context().device().setID(DEVICE_ID);
+  alexa.filter((request) => {
+    // The Settings API (time zone) is the local stub, never Amazon.
+    request.context.System.apiEndpoint = API_URL;
+    const slots = request.request.intent?.slots ?? {};
+    for (const [name, slot] of Object.entries(slots)) {
+      if (TIME_SLOTS.has(name) && slot.value) {
+        slot.value = alexaTime(slot.value);
+      }
+    }
+  });
+  return alexa;
+}
+
+const HOURS = {
+  one: 1, two: 2, three: 3, four: 4, five: 5, six: 6,
+  seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
+};
+const UNITS = { one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9 };
+const TEENS = {
+  ten: 10, eleven: 11, twelve: 12, thirteen: 13, fourteen: 14, fifteen: 15,
+  sixteen: 16, seventeen: 17, eighteen: 18, nineteen: 19,
+};
+const TENS = { twenty: 20, thirty: 30, forty: 40, fifty: 50 };
+// What Alexa sends for times of day that are not a clock time.
+const VAGUE = { morning: "MO", afternoon: "AF", evening: "EV", night: "NI", tonight: "NI" };
+
+/**
+ * Spoken time words -> the value real Alexa puts in an AMAZON.TIME slot ("21:30", "EV").
+ * Handles "nine thirty pm", "ten p m", "eight fifteen a.m.", "nine o'clock", "noon",
+ * "midnight", "evening". Anything else throws, so a test cannot pass on a value Alexa would
+ * never send.
+ */
+export function alexaTime(spoken) {
+  const text = spoken.toLowerCase().replace(/\./g, " ").replace(/\s+/g, " ").trim();
+  if (/^\d{1,2}:\d{2}$/.test(text) || /^(mo|af|ev|ni)$/.test(text)) {
+    return spoken; // already in Alexa's format (virtual-alexa reuses slot objects in a dialog)
+  }
+  if (text === "noon") return "12:00";
+  if (text === "midnight") return "00:00";
+  if (VAGUE[text.replace(/^(in the|at|this) /, "")]) return VAGUE[text.replace(/^(in the|at|this) /, "")];
+
+  let words = text.split(" ");
+  let half = null;
+  const last = words.slice(-2).join(" ");
+  if (["p m", "a m"].includes(last)) {
+    half = last[0];
+    words = words.slice(0, -2);
+  } else if (["pm", "am"].includes(words.at(-1))) {
+    half = words.at(-1)[0];
+    words = words.slice(0, -1);
+  }
+  const [hourWord, ...rest] = words;
+  let hour = HOURS[hourWord];
+  if (hour === undefined) throw new Error(`cannot read the time "${spoken}"`);
+
+  let minute = 0;
+  const minuteWords = rest.join(" ");
+  if (minuteWords === "" || minuteWords === "o'clock") {
+    minute = 0;
+  } else if (rest[0] === "oh" && rest.length === 2 && UNITS[rest[1]]) {
+    minute = UNITS[rest[1]];
+  } else if (rest.length === 1 && TEENS[rest[0]] !== undefined) {
+    minute = TEENS[rest[0]];
+  } else if (rest.length === 1 && TENS[rest[0]] !== undefined) {
+    minute = TENS[rest[0]];
+  } else if (rest.length === 2 && TENS[rest[0]] !== undefined && UNITS[rest[1]]) {
+    minute = TENS[rest[0]] + UNITS[rest[1]];
+  } else {
+    throw new Error(`cannot read the minutes in "${spoken}"`);
+  }
+  if (half === "p" && hour < 12) hour += 12;
+  if (half === "a" && hour === 12) hour = 0;
+  return `${String(hour).padStart(2, "0")}:${String(minute).padStart(2, "0")}`;
+}
+
+/**
+ * Say something to the skill, the way virtual-alexa's utter() does: the words are matched against
+ * the interaction model's samples (and slot values resolved to ids); no match throws.
+ *
+ * Unlike utter(), phrases containing "ask", "tell", "open" or "launch" are not turned into a
+ * LaunchRequest (utter() does that for "tell me about restless legs"); use launch() to open.
+ */
+export async function say(alexa, text) {
+  const utterance = new Utterance(alexa.context().interactionModel(), text);
+  if (!utterance.matched()) {
+    throw new Error(`"${text}" matches no sample utterance in ${MODEL_PATH}`);
+  }
+  const intent = utterance.intent();
+  const slots = utterance.toJSON();
+  const response = await alexa.request().intent(intent).slots(slots).send();
+  return turn(response, { intent, slots });
+}
+
+export async function launch(alexa) {
+  return turn(await alexa.launch(), { intent: "LaunchRequest", slots: {} });
+}
+
+function turn(response, { intent, slots }) {
+  const out = response.response;
+  return {
+    intent,
+    slots,
+    raw: response,
+    speech: out.outputSpeech?.ssml ?? "",
+    reprompt: out.reprompt?.outputSpeech?.ssml ?? null,
+    ended: out.shouldEndSession === true,
+    directives: out.directives ?? [],
+    card: out.card ?? null,
+    attributes: response.sessionAttributes ?? {},
+  };
+}
+
+/** Lower-case words of the SSML, tags removed, entities decoded: for "mentions X" checks. */
+export function words(ssml) {
+  return ssml
+    .replace(/<[^>]+>/g, " ")
+    .replace(/&apos;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ")
+    .trim()
+    .toLowerCase();
+}
+
+/** Seconds of each <break> in the SSML. */
+export function breaks(ssml) {
+  return [...ssml.matchAll(/<break\s+time="(\d+(?:\.\d+)?)(ms|s)"\s*\/>/g)].map(
+    ([, amount, unit]) => Number(amount) / (unit === "ms" ? 1000 : 1),
+  );
+}
+
+/** Checks every turn must pass: valid SSML, within Alexa's limits, a reprompt if the session stays open. */
+export function assertWellFormed(t, what) {
+  assert.match(t.speech, /^<speak>[\s\S]*<\/speak>$/, `${what}: speech is not an SSML document`);
+  assert.ok(words(t.speech).length > 0, `${what}: says nothing`);
+  assert.ok(t.speech.length <= 8000, `${what}: speech over Alexa's 8,000 characters`);
+  for (const seconds of breaks(t.speech)) {
+    assert.ok(seconds <= 10, `${what}: a ${seconds} s break is over Alexa's 10 s limit`);
+  }
+  if (!t.ended) {
+    assert.ok(t.reprompt && words(t.reprompt).length > 0, `${what}: open session without a reprompt`);
+  }
+}
+
+/**
+ * Say `text`, check it resolved to `intent` (and slot ids, if given), and that the answer is well formed.
+ * Returns the turn for content checks.
+ */
+export async function ask(alexa, text, intent, slotIds = {}) {
+  const t = await say(alexa, text);
+  assert.equal(t.intent, intent, `"${text}" resolved to ${t.intent}, expected ${intent}`);
+  for (const [slot, id] of Object.entries(slotIds)) {
+    assert.equal(resolvedId(alexa, intent, slot, t.slots[slot]), id, `"${text}": slot ${slot}`);
+  }
+  assertWellFormed(t, `"${text}"`);
+  return t;
+}
+
+/** The slot value id the model resolves a spoken value to (what Alexa sends as ER_SUCCESS_MATCH). */
+export function resolvedId(alexa, intent, slot, spoken) {
+  const model = alexa.context().interactionModel();
+  const slotType = model.intentSchema.intent(intent).slotForName(slot)?.type;
+  const match = slotType && spoken ? model.slotTypes.slotType(slotType)?.matchAll(spoken)[0] : undefined;
+  return match?.enumeratedValue?.id;
+}
+
+/** Assert the spoken words mention every item; items are strings or RegExps. */
+export function assertMentions(ssml, items, what) {
+  const text = words(ssml);
+  for (const item of items) {
+    if (item instanceof RegExp) {
+      assert.match(text, item, `${what}: expected ${item} in: ${text}`);
+    } else {
+      assert.ok(text.includes(item.toLowerCase()), `${what}: expected "${item}" in: ${text}`);
+    }
+  }
+}
