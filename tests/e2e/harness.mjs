@@ -7,10 +7,12 @@
 //   CRAMP_API_URL     the Alexa API stub (Settings API time zone), e.g. http://127.0.0.1:PORT
 //   CRAMP_LOCALE      optional, defaults to en-US
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 const { VirtualAlexa } = require("virtual-alexa");
+const { InteractionModel } = require("virtual-alexa/lib/src/model/InteractionModel");
 // The matcher virtual-alexa's utter() uses, from virtual-alexa's own dependency.
 const { Utterance } = createRequire(require.resolve("virtual-alexa"))("virtual-core");
 
@@ -117,30 +119,76 @@ export function alexaTime(spoken) {
   return `${String(hour).padStart(2, "0")}:${String(minute).padStart(2, "0")}`;
 }
 
+// The slot each device's skill asked for with Dialog.ElicitSlot on the last turn.
+const eliciting = new WeakMap();
+const MODEL_JSON = JSON.parse(readFileSync(MODEL_PATH, "utf8"));
+
+/**
+ * Match an answer to an elicited slot against that slot's own samples ("{time}", "at {time}"), as
+ * Alexa does while a skill elicits a slot; virtual-alexa only knows intent samples. A time slot
+ * only takes words that are a time, so "stop" still goes to AMAZON.StopIntent.
+ */
+function matchElicited({ intent, slot }, text) {
+  const language = MODEL_JSON.interactionModel.languageModel;
+  const declared = language.intents.find((i) => i.name === intent);
+  const samples = declared?.slots?.find((s) => s.name === slot)?.samples ?? [];
+  if (samples.length === 0) return null;
+  const only = InteractionModel.fromJSON({
+    intents: [{ name: intent, slots: declared.slots, samples }],
+    types: language.types,
+  });
+  const utterance = new Utterance(only, text);
+  if (!utterance.matched()) return null;
+  const slots = utterance.toJSON();
+  if (TIME_SLOTS.has(slot)) {
+    try {
+      alexaTime(slots[slot]);
+    } catch {
+      return null;
+    }
+  }
+  return { intent, slots };
+}
+
 /**
  * Say something to the skill, the way virtual-alexa's utter() does: the words are matched against
  * the interaction model's samples (and slot values resolved to ids); no match throws.
  *
- * Unlike utter(), phrases containing "ask", "tell", "open" or "launch" are not turned into a
- * LaunchRequest (utter() does that for "tell me about restless legs"); use launch() to open.
+ * Two differences from utter(): an answer to a slot the skill elicited is matched against that
+ * slot's samples first (what Alexa does), and phrases containing "ask", "tell", "open" or
+ * "launch" are not turned into a LaunchRequest (utter() does that to "tell me about restless
+ * legs"); use launch() to open the skill.
  */
 export async function say(alexa, text) {
-  const utterance = new Utterance(alexa.context().interactionModel(), text);
-  if (!utterance.matched()) {
-    throw new Error(`"${text}" matches no sample utterance in ${MODEL_PATH}`);
+  const pending = eliciting.get(alexa);
+  let matched = pending ? matchElicited(pending, text) : null;
+  if (!matched) {
+    const utterance = new Utterance(alexa.context().interactionModel(), text);
+    if (!utterance.matched()) {
+      throw new Error(`"${text}" matches no sample utterance in ${MODEL_PATH}`);
+    }
+    matched = { intent: utterance.intent(), slots: utterance.toJSON() };
   }
-  const intent = utterance.intent();
-  const slots = utterance.toJSON();
-  const response = await alexa.request().intent(intent).slots(slots).send();
-  return turn(response, { intent, slots });
+  const response = await alexa.request().intent(matched.intent).slots(matched.slots).send();
+  return turn(alexa, response, matched);
 }
 
 export async function launch(alexa) {
-  return turn(await alexa.launch(), { intent: "LaunchRequest", slots: {} });
+  return turn(alexa, await alexa.launch(), { intent: "LaunchRequest", slots: {} });
 }
 
-function turn(response, { intent, slots }) {
+function turn(alexa, response, { intent, slots }) {
   const out = response.response;
+  const elicit = (out.directives ?? []).find((d) => d.type === "Dialog.ElicitSlot");
+  if (elicit && out.shouldEndSession !== true) {
+    eliciting.set(alexa, { intent: elicit.updatedIntent?.name ?? intent, slot: elicit.slotToElicit });
+  } else {
+    eliciting.delete(alexa);
+  }
+  if (!(out.directives ?? []).some((d) => d.type.startsWith("Dialog."))) {
+    // The dialog is over. Alexa starts the next one afresh; virtual-alexa would keep its slots.
+    alexa.dialogManager().reset();
+  }
   return {
     intent,
     slots,
