@@ -119,4 +119,5 @@ def test_conversations_through_the_simulator(
         timeout=NODE_TIMEOUT,
     )
     output = f"{result.stdout}\n{result.stderr}"
+    print(output)  # shown with pytest -s
     assert result.returncode == 0, f"node --test failed for {locale} (exit {result.returncode}):\n{output}"
