@@ -279,8 +279,11 @@ def test_samples_are_well_formed(model: dict[str, Any]) -> None:
         referenced: set[str] = set()
         if name in NO_SAMPLES:
             assert not intent.get("samples"), f"{name} cannot have samples"
+        seen: set[tuple[str, str]] = set()
         for where, sample in all_samples(intent):
             what = f"{name} ({where})"
+            assert (where, norm(sample)) not in seen, f"{what}: {sample!r} listed twice"
+            seen.add((where, norm(sample)))
             slots = SLOT_REF.findall(sample)
             assert sample.count("{") == sample.count("}") == len(slots), (
                 f"{what}: broken braces in {sample!r}"
@@ -440,7 +443,7 @@ def test_every_handler_intent_is_in_every_model() -> None:
         assert not missing, f"handlers use intents that {locale} lacks: {sorted(missing)}"
 
 
-class Recorder(AbstractRequestHandler):  # type: ignore[misc]
+class Recorder(AbstractRequestHandler):
     """Wraps a real handler and notes its class name when it answers a request."""
 
     def __init__(self, inner: AbstractRequestHandler, log: list[str]) -> None:
@@ -450,7 +453,7 @@ class Recorder(AbstractRequestHandler):  # type: ignore[misc]
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(self.inner.can_handle(handler_input))
 
-    def handle(self, handler_input: HandlerInput) -> Response:
+    def handle(self, handler_input: HandlerInput) -> Response | None:
         self.log.append(type(self.inner).__name__)
         return self.inner.handle(handler_input)
 
