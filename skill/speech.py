@@ -33,6 +33,22 @@ def pause(seconds: float) -> str:
     return "".join(parts)
 
 
+def hold(seconds: float, *, cue: str = "", cue_before_end: float = MAX_BREAK_SECONDS) -> str:
+    """A timed hold: silence for ``seconds`` with an optional SSML ``cue`` spoken near the end.
+
+    The cue ("ten more seconds") goes ``cue_before_end`` seconds before the end, so the person holding
+    a stretch knows it is nearly over; the silences on either side still add up to ``seconds``.
+    """
+    if not cue or seconds <= cue_before_end:
+        return pause(seconds)
+    return f"{pause(seconds - cue_before_end)} {cue} {pause(cue_before_end)}"
+
+
+def word_count(ssml: str) -> int:
+    """Spoken words in an SSML fragment (tags and breaks left out)."""
+    return len(plain(ssml).split())
+
+
 def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
 
@@ -58,5 +74,4 @@ def break_seconds(ssml: str) -> float:
 
 def estimate_seconds(ssml: str) -> float:
     """Rough spoken length: words at Alexa's pace plus explicit breaks."""
-    words = len(plain(ssml).split())
-    return words / WORDS_PER_SECOND + break_seconds(ssml)
+    return word_count(ssml) / WORDS_PER_SECOND + break_seconds(ssml)
