@@ -1,4 +1,4 @@
-"""Launch, the built-in intents, session end, and the catch-all error handler."""
+"""Launch, the built-in intents, yes/no to our offers, session end, and the catch-all error handler."""
 
 from __future__ import annotations
 
@@ -7,34 +7,264 @@ import logging
 from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
+from sqlalchemy.exc import SQLAlchemyError
 
-from skill.handlers.common import content, is_type, reply
+from skill import content as content_loader
+from skill.alexa_context import user_id
+from skill.content import Content, ContentError
+from skill.handlers import offers, questions, routine
+from skill.handlers.cfir import CanFulfillIntentHandler
+from skill.handlers.common import content, forget, is_intent, is_type, remember, reply, services, session
 from skill.services import SkillServices
 
 log = logging.getLogger(__name__)
 
 
-class LaunchHandler(AbstractRequestHandler):  # type: ignore[misc]
+def _empty(handler_input: HandlerInput) -> Response:
+    response: Response = handler_input.response_builder.response
+    return response
+
+
+def _take_greeting(handler_input: HandlerInput) -> str | None:
+    """Which reminder was delivered since the last visit ("stretch", "water"), if the database says."""
+    user = user_id(handler_input)
+    if not user:
+        return None
+    try:
+        return services(handler_input).reminders.take_greeting(user)
+    except SQLAlchemyError as exc:
+        # A greeting is a nicety: the welcome goes on without it.
+        log.error("could not read the pending greeting, welcoming without it: %s", exc.__class__.__name__)
+        return None
+
+
+class LaunchHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_type(handler_input, "LaunchRequest")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
-        return reply(handler_input, words.say("prompts.welcome"), reprompt=words.say("prompts.reprompt"))
+        greeting = _take_greeting(handler_input)
+        first_time = offers.disclaimer_once(handler_input)
+        saved = routine.saved_step(handler_input)
+        session(handler_input).pop(routine.STEP, None)
+        offers.make(handler_input, None)
+
+        if greeting in ("stretch", "water"):
+            opening = [words.say(f"prompts.greeting.{greeting}"), *first_time]
+        elif first_time:
+            opening = [words.say("prompts.welcome"), *first_time]
+        else:
+            opening = []
+
+        if saved:
+            # After a stretch reminder they came to stretch, so "no" starts afresh rather than ends.
+            return routine.offer_resume(handler_input, saved, at_launch=greeting != "stretch", lead=opening)
+        if greeting == "stretch":
+            offers.make(handler_input, offers.ROUTINE)
+            return reply(
+                handler_input,
+                [*opening, words.say("routine.offer")],
+                reprompt=words.say("routine.offer_reprompt"),
+            )
+        if greeting == "water":
+            opening.append(words.say("prompts.reprompt"))
+        return reply(
+            handler_input,
+            opening or words.say("prompts.welcome_back"),
+            reprompt=words.say("prompts.reprompt"),
+        )
 
 
-class CatchAllExceptionHandler(AbstractExceptionHandler):  # type: ignore[misc]
+class HelpHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent(handler_input, "AMAZON.HelpIntent")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        words = content(handler_input)
+        offers.make(handler_input, None)
+        # Help always carries the disclaimer, so hearing it here counts as having heard it.
+        remember(handler_input, **{offers.DISCLAIMER_HEARD: True})
+        return reply(handler_input, words.say("prompts.help"), reprompt=words.say("prompts.help_reprompt"))
+
+
+class StopHandler(AbstractRequestHandler):
+    """Stop and Cancel end the session; mid-routine, the step is kept for another night."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent(handler_input, "AMAZON.StopIntent", "AMAZON.CancelIntent")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        words = content(handler_input)
+        offers.make(handler_input, None)
+        if routine.running(handler_input):
+            index = routine.current(handler_input)
+            remember(handler_input, **{routine.STEP: index})
+            return reply(
+                handler_input, words.say("prompts.goodbye_routine", number=index + 1), end_session=True
+            )
+        return reply(handler_input, words.say("prompts.goodbye"), end_session=True)
+
+
+class NavigateHomeHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent(handler_input, "AMAZON.NavigateHomeIntent")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        words = content(handler_input)
+        offers.make(handler_input, None)
+        # Leaving the routine this way keeps its step saved (every step is), so it can be resumed.
+        session(handler_input).pop(routine.STEP, None)
+        return reply(handler_input, words.say("prompts.home"), reprompt=words.say("prompts.reprompt"))
+
+
+class YesHandler(AbstractRequestHandler):
+    """Yes to one of our offers: more of a topic, the routine, or carrying on a paused routine."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent(handler_input, "AMAZON.YesIntent")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        offer = offers.pending(handler_input)
+        offers.make(handler_input, None)
+        words = content(handler_input)
+        topic = offers.more_topic(offer)
+        if topic is not None and questions.has_more(words, topic):
+            return questions.more(handler_input, topic)
+        if offer == offers.ROUTINE:
+            return routine.start(handler_input, offers.disclaimer_once(handler_input))
+        if offer in (offers.RESUME, offers.RESUME_OR_RESTART):
+            saved = routine.saved_step(handler_input)
+            if saved is not None:
+                return routine.resume(handler_input, saved)
+            return routine.start(handler_input)
+        return _unclear(handler_input, words)
+
+
+class NoHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent(handler_input, "AMAZON.NoIntent")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        offer = offers.pending(handler_input)
+        offers.make(handler_input, None)
+        words = content(handler_input)
+        if offer == offers.RESUME_OR_RESTART:
+            forget(handler_input, routine.STEP)
+            return routine.start(handler_input, [words.say("routine.start_over")])
+        if offer == offers.RESUME:
+            forget(handler_input, routine.STEP)
+        elif offer.startswith("reminder"):
+            # Said at the end of the bedtime routine: the kind thing is to let them sleep.
+            return reply(handler_input, words.say("prompts.no_reminder"), end_session=True)
+        elif not offer:
+            return _unclear(handler_input, words)
+        return reply(
+            handler_input,
+            words.say("prompts.no_thanks"),
+            reprompt=words.say("prompts.anything_else_reprompt"),
+        )
+
+
+def _unclear(handler_input: HandlerInput, words: Content) -> Response:
+    return reply(
+        handler_input,
+        words.say("prompts.yes_no_unclear"),
+        reprompt=words.say("prompts.anything_else_reprompt"),
+    )
+
+
+class SessionEndedHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_type(handler_input, "SessionEndedRequest")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        request = handler_input.request_envelope.request
+        reason = getattr(getattr(request, "reason", None), "value", None) or "UNKNOWN"
+        if reason == "ERROR":
+            error = getattr(request, "error", None)
+            error_type = getattr(getattr(error, "object_type", None), "value", None)
+            log.error("session ended with an error: %s: %s", error_type, getattr(error, "message", None))
+        else:
+            log.info("session ended: %s", reason)
+        return _empty(handler_input)
+
+
+class ExceptionEncounteredHandler(AbstractRequestHandler):
+    """Alexa telling us our last response was refused; no speech is allowed in the answer."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_type(handler_input, "System.ExceptionEncountered")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        request = handler_input.request_envelope.request
+        error = getattr(request, "error", None)
+        cause = getattr(request, "cause", None)
+        log.error(
+            "Alexa refused our response to request %s: %s: %s",
+            getattr(cause, "request_id", None),
+            getattr(getattr(error, "object_type", None), "value", None),
+            getattr(error, "message", None),
+        )
+        return _empty(handler_input)
+
+
+class FallbackHandler(AbstractRequestHandler):
+    """AMAZON.FallbackIntent, and any intent no other handler took: say what we can do."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_type(handler_input, "IntentRequest")
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        words = content(handler_input)
+        intent = getattr(handler_input.request_envelope.request, "intent", None)
+        if not is_intent(handler_input, "AMAZON.FallbackIntent"):
+            log.info("no handler for intent %s: answered with the fallback", getattr(intent, "name", None))
+        offers.make(handler_input, None)
+        if routine.running(handler_input):
+            return reply(
+                handler_input, words.say("routine.next_reprompt"), reprompt=words.say("routine.next_reprompt")
+            )
+        return reply(
+            handler_input, words.say("prompts.fallback"), reprompt=words.say("prompts.fallback_reprompt")
+        )
+
+
+class CatchAllExceptionHandler(AbstractExceptionHandler):
     def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
         return True
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
-        log.exception("handler failed", exc_info=exception)
-        words = content(handler_input)
-        return reply(handler_input, words.say("prompts.error"), reprompt=words.say("prompts.reprompt"))
+        request = handler_input.request_envelope.request
+        log.error(
+            "handler failed for %s %s",
+            getattr(request, "object_type", None),
+            getattr(request, "request_id", None),
+            exc_info=exception,
+        )
+        try:
+            words = content(handler_input)
+            apology, reprompt = words.say("prompts.error"), words.say("prompts.reprompt")
+        except (ContentError, KeyError):
+            # The words themselves may be what broke; the default language's file is the last resort.
+            words = content_loader.load_language("en")
+            apology, reprompt = words.say("prompts.error"), words.say("prompts.reprompt")
+        return reply(handler_input, apology, reprompt=reprompt)
 
 
 def build(services: SkillServices) -> list[AbstractRequestHandler]:
-    return [LaunchHandler()]
+    return [
+        CanFulfillIntentHandler(),
+        LaunchHandler(),
+        HelpHandler(),
+        StopHandler(),
+        NavigateHomeHandler(),
+        YesHandler(),
+        NoHandler(),
+        SessionEndedHandler(),
+        ExceptionEncounteredHandler(),
+        FallbackHandler(),
+    ]
 
 
 def build_exception_handlers(services: SkillServices) -> list[AbstractExceptionHandler]:
