@@ -19,6 +19,9 @@ from skill.services import SkillServices
 
 log = logging.getLogger(__name__)
 
+# Requests whose answer must carry no speech, even when something failed.
+SILENT_REQUESTS = ("System.ExceptionEncountered", "SessionEndedRequest", "CanFulfillIntentRequest")
+
 
 def _empty(handler_input: HandlerInput) -> Response:
     response: Response = handler_input.response_builder.response
@@ -197,16 +200,20 @@ class ExceptionEncounteredHandler(AbstractRequestHandler):
         return is_type(handler_input, "System.ExceptionEncountered")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        request = handler_input.request_envelope.request
-        error = getattr(request, "error", None)
-        cause = getattr(request, "cause", None)
-        log.error(
-            "Alexa refused our response to request %s: %s: %s",
-            getattr(cause, "request_id", None),
-            getattr(getattr(error, "object_type", None), "value", None),
-            getattr(error, "message", None),
-        )
+        _log_refused_response(handler_input)
         return _empty(handler_input)
+
+
+def _log_refused_response(handler_input: HandlerInput) -> None:
+    request = handler_input.request_envelope.request
+    error = getattr(request, "error", None)
+    cause = getattr(request, "cause", None)
+    log.error(
+        "Alexa refused our response to request %s: %s: %s",
+        getattr(cause, "request_id", None),
+        getattr(getattr(error, "object_type", None), "value", None),
+        getattr(error, "message", None),
+    )
 
 
 class FallbackHandler(AbstractRequestHandler):
@@ -242,6 +249,11 @@ class CatchAllExceptionHandler(AbstractExceptionHandler):
             getattr(request, "request_id", None),
             exc_info=exception,
         )
+        if not offers.in_session(handler_input) or is_type(handler_input, *SILENT_REQUESTS):
+            # These requests may not be answered with speech; say nothing rather than break the rule.
+            if is_type(handler_input, "System.ExceptionEncountered"):
+                _log_refused_response(handler_input)
+            return _empty(handler_input)
         try:
             words = content(handler_input)
             apology, reprompt = words.say("prompts.error"), words.say("prompts.reprompt")

@@ -7,6 +7,8 @@ thing. The reminders area reads the same attribute for its own offers (``reminde
 
 from __future__ import annotations
 
+from typing import Any
+
 from ask_sdk_core.handler_input import HandlerInput
 
 from skill.handlers.common import content, remember, session, state
@@ -24,13 +26,23 @@ REMINDER_STRETCH = "reminder:stretch"
 DISCLAIMER_HEARD = "disclaimer_heard"
 
 
+def in_session(handler_input: HandlerInput) -> bool:
+    """Whether the request has a session (System.ExceptionEncountered and skill events do not)."""
+    return handler_input.request_envelope.session is not None
+
+
+def session_attributes(handler_input: HandlerInput) -> dict[str, Any]:
+    """The session attributes, or an empty dict for a request outside a session (the SDK raises)."""
+    return session(handler_input) if in_session(handler_input) else {}
+
+
 def pending(handler_input: HandlerInput) -> str:
-    return str(session(handler_input).get(OFFER) or "")
+    return str(session_attributes(handler_input).get(OFFER) or "")
 
 
 def make(handler_input: HandlerInput, offer: str | None) -> None:
     """Record the question just asked; None clears it, so a stale offer never answers a later yes."""
-    attrs = session(handler_input)
+    attrs = session_attributes(handler_input)
     if offer:
         attrs[OFFER] = offer
     else:

@@ -37,11 +37,11 @@ def steps(words: Content) -> list[dict[str, Any]]:
 
 
 def running(handler_input: HandlerInput) -> bool:
-    return isinstance(session(handler_input).get(STEP), int)
+    return isinstance(offers.session_attributes(handler_input).get(STEP), int)
 
 
 def current(handler_input: HandlerInput) -> int:
-    return int(session(handler_input).get(STEP) or 0)
+    return int(offers.session_attributes(handler_input).get(STEP) or 0)
 
 
 def saved_step(handler_input: HandlerInput) -> int | None:
