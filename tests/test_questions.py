@@ -198,14 +198,25 @@ def test_no_after_an_answer_is_kind_and_asks_what_else(talk: Talk) -> None:
     assert talk.offer is None
 
 
-@pytest.mark.parametrize("intent", ["PreventionIntent", "StretchIntent"])
-def test_prevention_and_stretches_offer_the_routine_after_more(talk: Talk, intent: str) -> None:
-    talk.intent(intent)
+def test_stretches_offer_the_routine_after_more(talk: Talk) -> None:
+    talk.intent("StretchIntent")
     body = talk.intent("AMAZON.YesIntent")
     assert said(body).endswith(WORDS.text("routine.offer"))
     assert talk.offer == "routine"
     body = talk.intent("AMAZON.NoIntent")
     assert said(body) == WORDS.text("prompts.no_thanks")
+
+
+def test_prevention_offers_a_reminder_after_more_and_yes_asks_which(talk: Talk) -> None:
+    talk.intent("PreventionIntent")
+    body = talk.intent("AMAZON.YesIntent")
+    assert said(body).endswith(WORDS.text("reminders.offer_after_prevention"))
+    assert talk.offer == "reminder"
+    body = talk.intent("AMAZON.YesIntent")
+    [directive] = body["response"]["directives"]
+    assert directive["type"] == "Dialog.ElicitSlot"
+    assert directive["updatedIntent"]["name"] == "SetReminderIntent"
+    assert directive["slotToElicit"] == "kind"
 
 
 def test_a_new_question_replaces_the_pending_offer(talk: Talk) -> None:

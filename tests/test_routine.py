@@ -206,8 +206,8 @@ def test_navigation_outside_the_routine_offers_it(talk: Talk, intent: str) -> No
     assert_step(talk.intent("AMAZON.YesIntent"), 0)
 
 
-def test_yes_to_the_routine_offer_after_prevention_starts_it(talk: Talk) -> None:
-    talk.intent("PreventionIntent")
+def test_yes_to_the_routine_offer_after_stretches_starts_it(talk: Talk) -> None:
+    talk.intent("StretchIntent")
     talk.intent("AMAZON.YesIntent")
     body = talk.intent("AMAZON.YesIntent")
     assert said(body).startswith(WORDS.text("routine.intro", count=len(STEPS)))

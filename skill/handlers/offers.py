@@ -22,6 +22,8 @@ RESUME_OR_RESTART = "resume:restart"
 MORE_PREFIX = "more:"
 # The reminders area handles yes to this; naming the kind lets it ask straight for the time.
 REMINDER_STRETCH = "reminder:stretch"
+# Either kind: the reminders area asks which.
+REMINDER = "reminder"
 
 DISCLAIMER_HEARD = "disclaimer_heard"
 

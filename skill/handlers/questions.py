@@ -138,12 +138,17 @@ def answer(handler_input: HandlerInput, path: str, lead: Sequence[str] = ()) -> 
 
 
 def more(handler_input: HandlerInput, path: str) -> Response:
-    """The rest of a topic, after a "yes"; prevention and stretch topics then offer the routine."""
+    """The rest of a topic, after a "yes"; then the topic's follow-up offer (routine or reminder)."""
     words = content(handler_input)
     key = f"topics.{path}"
-    if words.has(f"{key}.then") and words.get(f"{key}.then") == offers.ROUTINE:
+    then = words.get(f"{key}.then") if words.has(f"{key}.then") else None
+    if then == offers.ROUTINE:
         offers.make(handler_input, offers.ROUTINE)
         tail, reprompt = words.say("routine.offer"), words.say("routine.offer_reprompt")
+    elif then == offers.REMINDER:
+        offers.make(handler_input, offers.REMINDER)
+        tail = words.say("reminders.offer_after_prevention")
+        reprompt = words.say("reminders.offer_yes_no_reprompt")
     else:
         offers.make(handler_input, None)
         tail, reprompt = words.say("prompts.anything_else"), words.say("prompts.anything_else_reprompt")

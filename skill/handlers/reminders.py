@@ -21,14 +21,14 @@ from scheduler import ReminderError, ReminderView
 from scheduler.recurrence import EVERY_DAY
 from skill.alexa_context import NOTIFICATIONS_SCOPE, device_time_zone, notifications_allowed, user_id
 from skill.content import Content
-from skill.handlers.common import content, is_intent, reply, services, session
+from skill.handlers import offers
+from skill.handlers.common import content, is_intent, reply, services
 from skill.phrasing import day_mask, say_days, say_times
 from skill.services import SkillServices
 from skill.slots import is_vague_time, parse_time, raw_value, resolve
 
 log = logging.getLogger(__name__)
 
-OFFER = "offer"
 TIME_SLOTS = ("time", "timeTwo", "timeThree")
 DAY_SLOTS = ("days", "dayTwo")
 # Kinds that are evening habits: a bare "at 10" means 10 PM for them.
@@ -108,7 +108,7 @@ class SetReminderHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
-        session(handler_input).pop(OFFER, None)
+        offers.make(handler_input, None)
         kind = _kind(handler_input, words)
         if kind is None:
             return _elicit(
@@ -345,7 +345,7 @@ class CancelReminderHandler(AbstractRequestHandler):
                 words.say("reminders.cancel_none", label=label),
                 reprompt=words.say("reminders.after_cancel_reprompt"),
             )
-        session(handler_input)[OFFER] = f"cancel:{kind}"
+        offers.make(handler_input, f"cancel:{kind}")
         return reply(
             handler_input,
             words.say(
@@ -376,7 +376,7 @@ class CancelAllRemindersHandler(AbstractRequestHandler):
                 words.say("reminders.cancel_all_none"),
                 reprompt=words.say("reminders.after_cancel_reprompt"),
             )
-        session(handler_input)[OFFER] = "cancel:all"
+        offers.make(handler_input, "cancel:all")
         return reply(
             handler_input,
             words.say("reminders.cancel_all_confirm", count=count),
@@ -384,19 +384,18 @@ class CancelAllRemindersHandler(AbstractRequestHandler):
         )
 
 
-def _offer(handler_input: HandlerInput) -> str:
-    return str(session(handler_input).get(OFFER) or "")
-
-
 class ReminderOfferYesHandler(AbstractRequestHandler):
     """ "Yes" to "cancel it?" or to "want a reminder?"."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        offer = _offer(handler_input)
-        return is_intent(handler_input, "AMAZON.YesIntent") and offer.startswith(("cancel:", "reminder"))
+        # The intent first: requests outside a session (events, exceptions) have no offer to read.
+        return is_intent(handler_input, "AMAZON.YesIntent") and offers.pending(handler_input).startswith(
+            ("cancel:", "reminder")
+        )
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        offer = str(session(handler_input).pop(OFFER))
+        offer = offers.pending(handler_input)
+        offers.make(handler_input, None)
         if offer.startswith("cancel:"):
             return _cancel(handler_input, offer.split(":", 1)[1])
         words = content(handler_input)
@@ -430,10 +429,10 @@ class ReminderOfferNoHandler(AbstractRequestHandler):
     """ "No" to "cancel it?": nothing is deleted. (A no to a reminder offer is the general no.)"""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "AMAZON.NoIntent") and _offer(handler_input).startswith("cancel:")
+        return is_intent(handler_input, "AMAZON.NoIntent") and offers.pending(handler_input).startswith("cancel:")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        session(handler_input).pop(OFFER, None)
+        offers.make(handler_input, None)
         return _kept(handler_input)
 
 

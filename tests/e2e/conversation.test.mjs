@@ -65,11 +65,20 @@ test("no to 'want to hear more?' moves on", async () => {
   assert.equal(no.ended, false);
 });
 
-test("prevention leads to the routine: yes, then yes", async () => {
+test("prevention leads to a reminder offer: yes, then yes asks which reminder", async () => {
   const alexa = newAlexa();
   await ask(alexa, "how do I prevent leg cramps", "PreventionIntent");
   const more = await ask(alexa, "yeah", "AMAZON.YesIntent");
-  assertMentions(more.speech, ["light blanket", "walk you through it"], "more, then the routine offer");
+  assertMentions(more.speech, ["light blanket", "would you like me to remind you"], "more, then the reminder offer");
+  const which = await ask(alexa, "sure", "AMAZON.YesIntent");
+  assertMentions(which.speech, ["bedtime stretches, or to drink water"], "reminder dialog started");
+});
+
+test("stretches lead to the routine: yes, then yes", async () => {
+  const alexa = newAlexa();
+  await ask(alexa, "what stretches help with leg cramps", "StretchIntent");
+  const more = await ask(alexa, "yeah", "AMAZON.YesIntent");
+  assertMentions(more.speech, ["walk you through it"], "more, then the routine offer");
   const routine = await ask(alexa, "sure", "AMAZON.YesIntent");
   assertMentions(routine.speech, ["bedtime routine", "step 1."], "routine started");
 });
