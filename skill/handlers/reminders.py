@@ -429,7 +429,9 @@ class ReminderOfferNoHandler(AbstractRequestHandler):
     """ "No" to "cancel it?": nothing is deleted. (A no to a reminder offer is the general no.)"""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "AMAZON.NoIntent") and offers.pending(handler_input).startswith("cancel:")
+        return is_intent(handler_input, "AMAZON.NoIntent") and offers.pending(handler_input).startswith(
+            "cancel:"
+        )
 
     def handle(self, handler_input: HandlerInput) -> Response:
         offers.make(handler_input, None)
