@@ -1,0 +1,326 @@
+"""Every SQL statement the reminders worker runs, in one place.
+
+Built with SQLAlchemy Core so one definition serves PostgreSQL (several workers, row locks) and
+SQLite (one writer). The functions take a Session and never commit: the caller owns the
+transaction, which is what makes "claim, then commit, then call the network" visible in
+dispatch.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Connection, CursorResult, Select, Table, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningUpdate
+
+from scheduler.models import Base
+
+reminders: Table = Base.metadata.tables["reminders"]
+users: Table = Base.metadata.tables["users"]
+deliveries: Table = Base.metadata.tables["deliveries"]
+
+# Spelled exactly like the predicate of the partial index ix_reminders_due. SQLite uses a partial
+# index only when the query repeats its WHERE terms literally, and SQLAlchemy would otherwise
+# render the booleans as `enabled = 1 AND paused = 0` there, which makes the due query a full scan.
+LIVE = text("reminders.enabled AND NOT reminders.paused")
+
+SENDING = "sending"
+FINAL_STATUSES = frozenset({"sent", "duplicate", "missed", "rejected", "forbidden", "failed"})
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A reminder this worker holds until ``lease_until``; ``occurrence_at`` is the one to deliver."""
+
+    id: int
+    user_id: int
+    kind: str
+    local_time: time
+    time_zone: str
+    days: int
+    occurrence_at: datetime
+    token: str
+    lease_until: datetime
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: int
+    alexa_user_id: str
+    locale: str
+    can_deliver: bool
+
+
+@dataclass(frozen=True)
+class ReminderState:
+    """A claimed reminder as it is now: the user may have paused or cancelled it since the claim."""
+
+    enabled: bool
+    paused: bool
+    lease_token: str | None
+    can_deliver: bool
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    inserted: bool  # False: a row for this occurrence already existed
+    status: str
+    attempts: int
+
+
+def _rowcount(result: Any) -> int:
+    return cast(CursorResult[Any], result).rowcount
+
+
+# -- claim -------------------------------------------------------------------------------------
+
+
+def due_ids(now: datetime, limit: int) -> Select[tuple[int]]:
+    """The ids of the reminders due at ``now``, oldest first, skipping rows other workers hold.
+
+    ``FOR UPDATE SKIP LOCKED`` is rendered on PostgreSQL only; SQLite has a single writer anyway.
+    """
+    return (
+        select(reminders.c.id)
+        .where(LIVE, reminders.c.visible_at <= now)
+        .order_by(reminders.c.visible_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def explain_due(connection: Connection, now: datetime, limit: int) -> list[str]:
+    """The backend's plan for the due query (EXPLAIN, not run), to check it uses ix_reminders_due."""
+    sql = str(due_ids(now, limit).compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    if connection.dialect.name == "sqlite":
+        return [str(row[3]) for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+    return [str(row[0]) for row in connection.exec_driver_sql("EXPLAIN " + sql)]
+
+
+def claim_statement(
+    *, now: datetime, lease_until: datetime, worker: str, token: str, limit: int
+) -> ReturningUpdate[Any]:
+    """ONE statement: lease up to ``limit`` due reminders and return what delivering them needs.
+
+    Pushing ``visible_at`` to the lease expiry is the claim: the row drops out of the due query
+    until then, so a worker that dies holding it needs no clean-up.
+    """
+    return (
+        update(reminders)
+        .where(reminders.c.id.in_(due_ids(now, limit)))
+        .values(visible_at=lease_until, lease_owner=worker, lease_token=token)
+        .returning(
+            reminders.c.id,
+            reminders.c.user_id,
+            reminders.c.kind,
+            reminders.c.local_time,
+            reminders.c.time_zone,
+            reminders.c.days,
+            reminders.c.next_fire_at,
+        )
+    )
+
+
+def claim(session: Session, *, now: datetime, lease: timedelta, worker: str, limit: int) -> list[Claimed]:
+    """Claim a batch under one fresh token; commit before sending anything."""
+    token = str(uuid.uuid4())
+    lease_until = now + lease
+    rows = session.execute(
+        claim_statement(now=now, lease_until=lease_until, worker=worker, token=token, limit=limit)
+    ).all()
+    claimed = [
+        Claimed(
+            id=row.id,
+            user_id=row.user_id,
+            kind=row.kind,
+            local_time=row.local_time,
+            time_zone=row.time_zone,
+            days=row.days,
+            occurrence_at=row.next_fire_at,
+            token=token,
+            lease_until=lease_until,
+        )
+        for row in rows
+    ]
+    # RETURNING comes back in no particular order; the oldest occurrences go out first.
+    claimed.sort(key=lambda c: (c.occurrence_at, c.id))
+    return claimed
+
+
+def recipients(session: Session, user_ids: Collection[int]) -> dict[int, Recipient]:
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        select(
+            users.c.id,
+            users.c.alexa_user_id,
+            users.c.locale,
+            users.c.notifications_allowed,
+            users.c.subscribed,
+            users.c.delivery_blocked_reason,
+        ).where(users.c.id.in_(sorted(set(user_ids))))
+    ).all()
+    return {
+        row.id: Recipient(
+            user_id=row.id,
+            alexa_user_id=row.alexa_user_id,
+            locale=row.locale,
+            can_deliver=_can_deliver(row.notifications_allowed, row.subscribed, row.delivery_blocked_reason),
+        )
+        for row in rows
+    }
+
+
+def _can_deliver(allowed: bool, subscribed: bool, blocked: str | None) -> bool:
+    # The same rule as User.can_deliver, on plain columns.
+    return bool(allowed and subscribed and blocked is None)
+
+
+def reminder_state(session: Session, reminder_id: int) -> ReminderState | None:
+    """The reminder's live flags and current lease token, or None once it was deleted."""
+    row = session.execute(
+        select(
+            reminders.c.enabled,
+            reminders.c.paused,
+            reminders.c.lease_token,
+            users.c.notifications_allowed,
+            users.c.subscribed,
+            users.c.delivery_blocked_reason,
+        )
+        .join(users, users.c.id == reminders.c.user_id)
+        .where(reminders.c.id == reminder_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return ReminderState(
+        enabled=bool(row.enabled),
+        paused=bool(row.paused),
+        lease_token=row.lease_token,
+        can_deliver=_can_deliver(row.notifications_allowed, row.subscribed, row.delivery_blocked_reason),
+    )
+
+
+# -- completion --------------------------------------------------------------------------------
+
+
+def complete(session: Session, *, reminder_id: int, token: str, next_fire_at: datetime) -> bool:
+    """Schedule the next occurrence and drop the lease; False if the lease is no longer ours."""
+    result = session.execute(
+        update(reminders)
+        .where(reminders.c.id == reminder_id, reminders.c.lease_token == token)
+        .values(next_fire_at=next_fire_at, visible_at=next_fire_at, lease_owner=None, lease_token=None)
+    )
+    return _rowcount(result) == 1
+
+
+def release(session: Session, *, reminder_id: int, token: str, visible_at: datetime) -> bool:
+    """Hand a claimed reminder back unsent (same occurrence), due again at ``visible_at``."""
+    result = session.execute(
+        update(reminders)
+        .where(reminders.c.id == reminder_id, reminders.c.lease_token == token)
+        .values(visible_at=visible_at, lease_owner=None, lease_token=None)
+    )
+    return _rowcount(result) == 1
+
+
+# -- delivery log ------------------------------------------------------------------------------
+
+
+def _insert_ignoring_conflict(session: Session, values: dict[str, Any]) -> bool:
+    """Insert a deliveries row unless one exists for this occurrence; True if it was inserted."""
+    dialect = session.get_bind().dialect.name
+    keys = [deliveries.c.reminder_id, deliveries.c.occurrence_at]
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(deliveries).values(**values).on_conflict_do_nothing(index_elements=keys)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(deliveries).values(**values).on_conflict_do_nothing(index_elements=keys)
+    else:  # pragma: no cover - only the two supported backends
+        raise NotImplementedError(f"no conflict-tolerant insert for {dialect}")
+    return _rowcount(session.execute(stmt)) == 1
+
+
+def open_delivery(
+    session: Session,
+    *,
+    reminder_id: int,
+    user_id: int,
+    occurrence_at: datetime,
+    status: str,
+    channel: str,
+    reference_id: str,
+    detail: str | None = None,
+) -> DeliveryState:
+    """Log the occurrence with ``status`` unless it is already logged; return the row as it is.
+
+    A final status means the occurrence was handled already. 'sending' that we did not insert was
+    left by a worker that stopped mid-send: send again with the same referenceId.
+    """
+    inserted = _insert_ignoring_conflict(
+        session,
+        {
+            "reminder_id": reminder_id,
+            "user_id": user_id,
+            "occurrence_at": occurrence_at,
+            "status": status,
+            "channel": channel,
+            "reference_id": reference_id,
+            "attempts": 0,
+            "detail": detail,
+        },
+    )
+    row = session.execute(
+        select(deliveries.c.status, deliveries.c.attempts).where(
+            deliveries.c.reminder_id == reminder_id, deliveries.c.occurrence_at == occurrence_at
+        )
+    ).one()
+    return DeliveryState(inserted=inserted, status=row.status, attempts=row.attempts)
+
+
+def finish_delivery(
+    session: Session,
+    *,
+    reminder_id: int,
+    occurrence_at: datetime,
+    status: str,
+    attempts: int,
+    detail: str | None,
+) -> bool:
+    """Move a 'sending' row to its final status; False if another worker finished it first."""
+    result = session.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.reminder_id == reminder_id,
+            deliveries.c.occurrence_at == occurrence_at,
+            deliveries.c.status == SENDING,
+        )
+        .values(status=status, attempts=deliveries.c.attempts + attempts, detail=detail)
+    )
+    return _rowcount(result) == 1
+
+
+# -- what an outcome means for the user --------------------------------------------------------
+
+
+def set_pending_greeting(session: Session, *, user_id: int, kind: str) -> None:
+    session.execute(update(users).where(users.c.id == user_id).values(pending_greeting=kind))
+
+
+def block_user(session: Session, *, user_id: int, reason: str) -> int:
+    """Stop delivering to a user Alexa refused; returns how many of their reminders were paused.
+
+    Leases are left alone: reminders of this user claimed in the same batch complete normally and
+    stay paused until the user grants permission again (ReminderService reschedules them then).
+    """
+    session.execute(update(users).where(users.c.id == user_id).values(delivery_blocked_reason=reason[:200]))
+    result = session.execute(
+        update(reminders)
+        .where(reminders.c.user_id == user_id, reminders.c.paused.is_(False))
+        .values(paused=True)
+    )
+    return _rowcount(result)
