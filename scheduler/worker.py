@@ -1,0 +1,223 @@
+"""The reminders worker process: one APScheduler interval job (the dispatch tick) per process.
+
+Reminders are rows, not APScheduler jobs: APScheduler job stores cannot be shared between
+processes, and one job per reminder does not scale (see the README's scheduling notes). Each worker
+claims due rows from the shared table, so any number of workers can run side by side.
+
+``python -m scheduler.worker [--once]`` runs it with logging set up (what the process tests use);
+``cramp-coach worker`` calls :func:`run_worker`, and ``cramp-coach run`` calls
+:func:`start_background_worker`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import Engine
+
+from scheduler.channels import Channel, channel_from_env
+from scheduler.config import WorkerSettings
+from scheduler.db import make_engine, make_session_factory, utcnow
+from scheduler.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "dispatch-tick"
+EXIT_OK, EXIT_TICK_ERRORS, EXIT_CONFIG = 0, 1, 2
+
+
+def make_worker_id() -> str:
+    """``host:pid:random``, so log lines and lease owners say which process held a reminder."""
+    host = socket.gethostname().split(".")[0][:40] or "worker"
+    return f"{host}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass
+class _Parts:
+    settings: WorkerSettings
+    engine: Engine
+    channel: Channel
+    owns_channel: bool
+    dispatcher: Dispatcher
+
+    def close(self) -> None:
+        if self.owns_channel:
+            self.channel.close()
+        self.engine.dispose()
+
+
+def _build(env: Mapping[str, str], clock: Callable[[], datetime] | None, channel: Channel | None) -> _Parts:
+    settings = WorkerSettings.from_env(env)
+    owns_channel = channel is None
+    chosen = channel if channel is not None else channel_from_env(env)
+    engine = make_engine(settings.database_url)
+    dispatcher = Dispatcher(
+        make_session_factory(engine),
+        chosen,
+        settings,
+        clock=clock or utcnow,
+        worker_id=make_worker_id(),
+    )
+    return _Parts(settings, engine, chosen, owns_channel, dispatcher)
+
+
+def _quiet_apscheduler() -> None:
+    # APScheduler logs "Running job ..." at INFO on every tick; the tick logs its own summary when it
+    # did something. Only when nobody configured that logger explicitly.
+    executor_log = logging.getLogger("apscheduler.executors.default")
+    if executor_log.level == logging.NOTSET:
+        executor_log.setLevel(logging.WARNING)
+
+
+def _add_tick_job(scheduler: BaseScheduler, parts: _Parts, keep_going: Callable[[], bool]) -> None:
+    def tick() -> None:
+        try:
+            parts.dispatcher.tick(keep_going=keep_going)
+        except Exception:
+            # The next tick tries again; the leases bring back whatever this one had claimed.
+            log.exception("dispatch tick failed; will retry next tick")
+
+    scheduler.add_job(
+        tick,
+        "interval",
+        seconds=parts.settings.tick_seconds,
+        id=JOB_ID,
+        name="dispatch tick",
+        # One tick at a time per process; ticks missed while one ran are merged into one, however
+        # late (the default 1 s misfire grace would silently drop them).
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        next_run_time=datetime.now(UTC),
+    )
+
+
+def run_worker(
+    env: Mapping[str, str],
+    *,
+    once: bool = False,
+    clock: Callable[[], datetime] | None = None,
+    channel: Channel | None = None,
+) -> int:
+    """Run the worker until SIGTERM/SIGINT (or one tick with ``once``); returns the exit code."""
+    try:
+        parts = _build(env, clock, channel)
+    except ValueError as exc:
+        log.error("worker not started: %s", exc)
+        return EXIT_CONFIG
+    try:
+        if once:
+            stats = parts.dispatcher.tick()
+            log.info("single tick done: %s", stats.summary() or "nothing was due")
+            return EXIT_TICK_ERRORS if stats.errors else EXIT_OK
+        return _run_blocking(parts)
+    finally:
+        parts.close()
+
+
+def _run_blocking(parts: _Parts) -> int:
+    _quiet_apscheduler()
+    scheduler = BlockingScheduler(timezone=UTC)
+    stopping = threading.Event()
+    stopper: list[threading.Thread] = []
+
+    def stop() -> None:
+        # A signal may land just before start(): give the scheduler a moment to be running.
+        deadline = time.monotonic() + 5
+        while not scheduler.running and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        log.info("%s received: finishing the current batch, then stopping", signal.Signals(signum).name)
+        # shutdown(wait=True) joins the running tick; doing that inside the handler could deadlock
+        # on a lock the interrupted main thread holds, so it runs in its own thread.
+        thread = threading.Thread(target=stop, name="worker-stop")
+        stopper.append(thread)
+        thread.start()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        _add_tick_job(scheduler, parts, lambda: not stopping.is_set())
+        log.info(
+            "worker %s started: tick every %gs, batches of %d, lease %gs, %d concurrent sends, channel %s",
+            parts.dispatcher.worker_id,
+            parts.settings.tick_seconds,
+            parts.settings.batch_size,
+            parts.settings.lease_seconds,
+            parts.settings.concurrency,
+            parts.channel.name,
+        )
+        if not stopping.is_set():
+            scheduler.start()  # returns once shutdown() has run
+        for thread in stopper:
+            thread.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log.info("worker stopped")
+    return EXIT_OK
+
+
+def start_background_worker(
+    env: Mapping[str, str],
+    *,
+    clock: Callable[[], datetime] | None = None,
+    channel: Channel | None = None,
+) -> BackgroundScheduler:
+    """Start the same tick in a background thread (``cramp-coach run``); returns the BackgroundScheduler.
+
+    ``scheduler.shutdown(wait=True)`` lets the running batch finish, claims nothing more, then
+    closes the channel and the database engine. Raises ValueError for bad settings.
+    """
+    parts = _build(env, clock, channel)
+    _quiet_apscheduler()
+    scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
+    # shutdown() marks the scheduler stopped before it waits for the running job, so the tick sees
+    # it between batches.
+    _add_tick_job(scheduler, parts, lambda: bool(scheduler.running))
+
+    def on_shutdown(_event: Any) -> None:
+        parts.close()
+        log.info("worker stopped")
+
+    scheduler.add_listener(on_shutdown, EVENT_SCHEDULER_SHUTDOWN)
+    scheduler.start()
+    log.info("background worker %s started", parts.dispatcher.worker_id)
+    return scheduler
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scheduler.worker", description=__doc__)
+    parser.add_argument("--once", action="store_true", help="run a single dispatch tick and exit")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return run_worker(dict(os.environ), once=args.once)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
