@@ -242,7 +242,9 @@ def _insert_ignoring_conflict(session: Session, values: dict[str, Any]) -> bool:
         stmt = sqlite.insert(deliveries).values(**values).on_conflict_do_nothing(index_elements=keys)
     else:  # pragma: no cover - only the two supported backends
         raise NotImplementedError(f"no conflict-tolerant insert for {dialect}")
-    return _rowcount(session.execute(stmt)) == 1
+    # RETURNING rather than rowcount: with the implicit RETURNING SQLAlchemy adds on PostgreSQL,
+    # psycopg's rowcount does not say whether the row went in.
+    return session.execute(stmt.returning(deliveries.c.id)).first() is not None
 
 
 def open_delivery(
