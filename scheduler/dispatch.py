@@ -131,6 +131,7 @@ class Dispatcher:
         claims nothing more. Never raises for a database outage: it logs one line and returns.
         """
         stats = TickStats()
+        started = time.monotonic()
         down: str | None = None
         try:
             for _ in range(self._settings.max_batches_per_tick):
@@ -151,7 +152,7 @@ class Dispatcher:
         if down is not None:
             log.error("database unreachable, will retry next tick: %s", down)
         if stats.claimed:
-            log.info("tick (%s): %s", self.worker_id, stats.summary())
+            log.info("tick (%s): %s in %.1fs", self.worker_id, stats.summary(), time.monotonic() - started)
         return stats
 
     def claim_batch(self) -> list[q.Claimed]:

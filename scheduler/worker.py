@@ -37,7 +37,8 @@ from scheduler.config import WorkerSettings
 from scheduler.db import make_engine, make_session_factory, utcnow
 from scheduler.dispatch import Dispatcher
 
-log = logging.getLogger(__name__)
+# Named explicitly: under `python -m scheduler.worker` __name__ is "__main__".
+log = logging.getLogger("scheduler.worker")
 
 JOB_ID = "dispatch-tick"
 EXIT_OK, EXIT_TICK_ERRORS, EXIT_CONFIG = 0, 1, 2
@@ -78,12 +79,27 @@ def _build(env: Mapping[str, str], clock: Callable[[], datetime] | None, channel
     return _Parts(settings, engine, chosen, owns_channel, dispatcher)
 
 
-def _quiet_apscheduler() -> None:
-    # APScheduler logs "Running job ..." at INFO on every tick; the tick logs its own summary when it
-    # did something. Only when nobody configured that logger explicitly.
-    executor_log = logging.getLogger("apscheduler.executors.default")
-    if executor_log.level == logging.NOTSET:
-        executor_log.setLevel(logging.WARNING)
+class _SkippedTickFilter(logging.Filter):
+    """Drops APScheduler's warning for a tick skipped because the previous one is still running.
+
+    With max_instances=1 that is the intended behaviour (a long tick is followed by the next one),
+    and the warning would repeat every interval; the tick's own summary says how long it took.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+def _quiet_chatty_loggers() -> None:
+    # APScheduler logs "Running job ..." on every tick and httpx one line per request, both at INFO;
+    # the tick logs its own summary and every failure. Only loggers nobody configured are changed.
+    for name in ("apscheduler.executors.default", "httpx"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, _SkippedTickFilter) for f in scheduler_log.filters):
+        scheduler_log.addFilter(_SkippedTickFilter())
 
 
 def _add_tick_job(scheduler: BaseScheduler, parts: _Parts, keep_going: Callable[[], bool]) -> None:
@@ -133,7 +149,7 @@ def run_worker(
 
 
 def _run_blocking(parts: _Parts) -> int:
-    _quiet_apscheduler()
+    _quiet_chatty_loggers()
     scheduler = BlockingScheduler(timezone=UTC)
     stopping = threading.Event()
     stopper: list[threading.Thread] = []
@@ -192,7 +208,7 @@ def start_background_worker(
     closes the channel and the database engine. Raises ValueError for bad settings.
     """
     parts = _build(env, clock, channel)
-    _quiet_apscheduler()
+    _quiet_chatty_loggers()
     scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
     # shutdown() marks the scheduler stopped before it waits for the running job, so the tick sees
     # it between batches.
