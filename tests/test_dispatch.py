@@ -428,6 +428,35 @@ def test_a_worker_that_died_mid_send_is_resent_with_the_same_reference_id(world:
     assert world.reminder(rid).next_fire_at == FIRST + timedelta(days=1)
 
 
+def test_the_delivery_log_insert_tolerates_the_occurrence_already_being_there(world: World) -> None:
+    rid = world.add()
+    user_id = world.user(ALICE).id
+    ref = reference_id_for(rid, FIRST)
+    states = []
+    for status in ("sending", "missed"):
+        with world.sessions.begin() as session:
+            states.append(
+                q.open_delivery(
+                    session,
+                    reminder_id=rid,
+                    user_id=user_id,
+                    occurrence_at=FIRST,
+                    status=status,
+                    channel="alexa",
+                    reference_id=ref,
+                )
+            )
+    assert states == [q.DeliveryState(True, "sending", 0), q.DeliveryState(False, "sending", 0)]
+    with world.sessions.begin() as session:
+        for status, recorded in (("sent", True), ("failed", False)):  # the first final status wins
+            done = q.finish_delivery(
+                session, reminder_id=rid, occurrence_at=FIRST, status=status, attempts=2, detail=None
+            )
+            assert done is recorded
+    (row,) = world.deliveries()
+    assert (row.status, row.attempts) == ("sent", 2)
+
+
 def test_an_occurrence_already_logged_is_not_sent_again(world: World) -> None:
     rid = world.add()
     world.clock.now = FIRST
