@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from scheduler.db import DEFAULT_DATABASE_URL
 
@@ -30,7 +30,6 @@ class Settings:
     verify_requests: bool = True
     # Alexa requests are a few KiB; anything past this is refused before it is parsed.
     max_body_bytes: int = 64 * 1024
-    env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -39,5 +38,4 @@ class Settings:
             database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             skill_id=env.get("ALEXA_SKILL_ID") or None,
             verify_requests=parse_bool(env.get("ALEXA_VERIFY_REQUESTS"), True, "ALEXA_VERIFY_REQUESTS"),
-            env=env,
         )
