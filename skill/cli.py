@@ -39,7 +39,10 @@ def _serve(host: str, port: int) -> None:
 
     from skill import create_app
 
-    app = create_app()
+    try:
+        app = create_app()
+    except ValueError as exc:  # a bad setting, e.g. ALEXA_VERIFY_REQUESTS=maybe
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"Cramp Coach skill listening on http://{host}:{port}/alexa", err=True)
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
@@ -92,3 +95,7 @@ def run(host: str, port: int) -> None:
     finally:
         # Let a tick in progress finish so no claim is left to its lease.
         threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}).start()
+
+
+if __name__ == "__main__":
+    main()
