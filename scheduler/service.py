@@ -202,7 +202,6 @@ class ReminderService:
                 raise ReminderError("ambiguous", f"{len(candidates)} {kind} reminders match")
             reminder = candidates[0]
             reminder.local_time = new_time.replace(second=0, microsecond=0, tzinfo=None)
-            reminder.spoken = None
             self._schedule(reminder, now)
             session.flush()
             return ReminderView.of(reminder)

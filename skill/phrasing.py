@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import time
 
@@ -58,3 +59,14 @@ def say_days(words: Content, mask: int) -> str:
             return words.text(f"reminders.days.{day_id}.phrase")
     names = [words.text(f"reminders.days.{DAY_IDS[d]}.phrase") for d in weekdays_in(mask)]
     return words.text("reminders.days.named", names=join(words, names))
+
+
+# A day phrase the user said that reads back naturally on its own ("every night", "on weekdays").
+_WHOLE_PHRASE = re.compile(r"^(every|each|on|at)\b")
+
+
+def say_days_as_said(words: Content, mask: int, spoken: str | None) -> str:
+    """The user's own words for the days when they make a whole phrase, else the content's."""
+    if spoken and _WHOLE_PHRASE.match(spoken.strip().lower()):
+        return spoken.strip().lower()
+    return say_days(words, mask)

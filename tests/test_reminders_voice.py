@@ -76,7 +76,7 @@ def test_stretch_at_nine_thirty_every_night(app: Flask, client: FlaskClient, voi
         set_intent(voice, "stretch", "21:30", days="every night", kind_id="stretch", day_id="every_day"),
     )
     speech = said(body)
-    assert "9:30 PM" in speech and "every day" in speech
+    assert "9:30 PM, every night" in speech, "read back in the user's own words"
     assert reprompt_of(body) is not None
     assert body["response"]["card"]["type"] == "Simple"
     [stored] = service(app).list(Envelopes.USER_ID)

@@ -23,7 +23,7 @@ from skill.alexa_context import NOTIFICATIONS_SCOPE, device_time_zone, notificat
 from skill.content import Content
 from skill.handlers import offers
 from skill.handlers.common import content, is_intent, reply, services
-from skill.phrasing import day_mask, say_days, say_times
+from skill.phrasing import day_mask, say_days_as_said, say_times
 from skill.services import SkillServices
 from skill.slots import is_vague_time, parse_time, raw_value, resolve
 
@@ -83,7 +83,7 @@ def _describe(words: Content, view: ReminderView, times: Sequence[time] | None =
         "label": words.text(f"reminders.kinds.{view.kind}.label"),
         "action": words.text(f"reminders.kinds.{view.kind}.action"),
         "times": say_times(words, times or [view.local_time]),
-        "days": say_days(words, view.days),
+        "days": say_days_as_said(words, view.days, view.spoken),
     }
 
 

@@ -11,7 +11,7 @@ test("set a bedtime stretch reminder in one sentence, then list and move it", as
     kind: "stretch",
     days: "every_day",
   });
-  assertMentions(set.speech, ["done", "bedtime stretches", "9:30 pm", "every day"], "set");
+  assertMentions(set.speech, ["done", "bedtime stretches", "9:30 pm", "every night"], "set: read back in the user's own words");
 
   const list = await ask(alexa, "what are my reminders", "ListRemindersIntent");
   assertMentions(list.speech, ["one reminder", "bedtime stretch", "9:30 pm"], "list");
