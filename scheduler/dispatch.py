@@ -1,9 +1,16 @@
 """The dispatch tick: claim due reminders, deliver each occurrence once, schedule the next.
 
-One tick claims batches of due rows (one UPDATE ... RETURNING each, committed before any network
-call), then sends the batch concurrently. Each occurrence goes through the delivery log first, so a
-worker that dies mid-send leaves a 'sending' row; whoever claims the reminder after the lease
-expires sends again with the same referenceId, and Alexa answers 409 rather than notifying twice.
+Per batch, three steps, so that the sender threads only talk HTTP and the database sees a few
+short transactions rather than several per notice:
+
+1. claim: one UPDATE ... RETURNING, committed before any network call;
+2. prepare (one transaction): re-read the claimed rows (paused or cancelled since?), log misses,
+   and write a 'sending' row per occurrence about to go out;
+3. send concurrently, recording outcomes and next occurrences in chunks as they complete.
+
+A worker that dies between 2 and 3 leaves 'sending' rows; whoever claims those reminders once the
+lease expires sends again with the same referenceId, and Alexa answers 409 instead of notifying
+twice.
 """
 
 from __future__ import annotations
@@ -13,9 +20,10 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,6 +47,10 @@ DEFAULT_TTL = timedelta(hours=2)
 # overlap with another worker that re-claims the row: a quarter of the lease, at most the 30 s
 # that covers one request with the channel's timeouts.
 MAX_LEASE_MARGIN = timedelta(seconds=30)
+
+# Outcomes are written in chunks as sends complete: larger chunks mean fewer commits, smaller ones
+# less to resend (as harmless 409s) if the process dies mid-batch.
+RECORD_CHUNK = 100
 
 _STATUS = {
     Outcome.DELIVERED: "sent",
@@ -101,6 +113,20 @@ def _who(claim: q.Claimed, recipient: q.Recipient | None) -> str:
     return f"user {claim.user_id}/{recipient.alexa_user_id[:26]}…"
 
 
+@dataclass(frozen=True)
+class _ToSend:
+    claim: q.Claimed
+    recipient: q.Recipient
+    reference_id: str
+
+
+@dataclass(frozen=True)
+class _Sent:
+    job: _ToSend
+    result: SendResult | None  # None: not sent, the lease was nearly over
+    attempts: int
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -132,25 +158,17 @@ class Dispatcher:
         """
         stats = TickStats()
         started = time.monotonic()
-        down: str | None = None
         try:
             for _ in range(self._settings.max_batches_per_tick):
                 if not keep_going():
                     break
                 batch = self.claim_batch()
                 stats.claimed += len(batch)
-                batch_stats, down = self._process(batch)
-                stats.add(batch_stats)
-                if down is not None or len(batch) < self._settings.batch_size:
+                self._process(batch, stats)
+                if len(batch) < self._settings.batch_size:
                     break
         except DBAPIError as exc:
-            stats.errors += 1
-            if not _is_connection_error(exc):
-                log.error("database error, will retry next tick: %s", _one_line(exc))
-            else:
-                down = _one_line(exc)
-        if down is not None:
-            log.error("database unreachable, will retry next tick: %s", down)
+            self._database_error(exc, stats)
         if stats.claimed:
             log.info("tick (%s): %s in %.1fs", self.worker_id, stats.summary(), time.monotonic() - started)
         return stats
@@ -166,244 +184,280 @@ class Dispatcher:
             )
 
     def process(self, batch: Sequence[q.Claimed]) -> TickStats:
-        """Deliver (or log as missed, or skip) each claimed reminder, concurrently."""
-        stats, down = self._process(batch)
-        if down is not None:
-            log.error("database unreachable, will retry next tick: %s", down)
+        """Deliver (or log as missed, or skip) reminders already claimed by this worker."""
+        stats = TickStats()
+        try:
+            self._process(batch, stats)
+        except DBAPIError as exc:
+            self._database_error(exc, stats)
         return stats
 
-    def _process(self, batch: Sequence[q.Claimed]) -> tuple[TickStats, str | None]:
-        """The batch's stats, and a one-line description of a database outage if one stopped it."""
-        stats = TickStats()
-        if not batch:
-            return stats, None
-        with self._sessions() as session:
-            people = q.recipients(session, {c.user_id for c in batch})
-        workers = min(self._settings.concurrency, len(batch))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dispatch") as pool:
-            results = list(pool.map(lambda c: self._handle(c, people.get(c.user_id)), batch))
-        down = [r for r in results if isinstance(r, BaseException)]
-        for result in results:
-            if isinstance(result, TickStats):
-                stats.add(result)
-        if not down:
-            return stats, None
-        # One line for the whole batch rather than one per reminder.
+    @staticmethod
+    def _database_error(exc: DBAPIError, stats: TickStats) -> None:
+        # One line per tick; whatever was claimed comes back when its lease expires.
         stats.errors += 1
-        return (
-            stats,
-            f"{_one_line(down[0])} ({len(down)} of {len(batch)} claimed reminders left to their leases)",
-        )
+        if _is_connection_error(exc):
+            log.error("database unreachable, will retry next tick: %s", _one_line(exc))
+        else:
+            log.error("database error, will retry next tick: %s", _one_line(exc))
 
-    # -- one reminder --------------------------------------------------------------------------
+    def _process(self, batch: Sequence[q.Claimed], stats: TickStats) -> None:
+        if not batch:
+            return
+        jobs = self._prepare(batch, stats)
+        if not jobs:
+            return
+        workers = min(self._settings.concurrency, len(jobs))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dispatch") as pool:
+            futures: list[Future[_Sent | None]] = [pool.submit(self._send, job) for job in jobs]
+            done: list[_Sent] = []
+            try:
+                for future in as_completed(futures):
+                    sent = future.result()
+                    if sent is None:
+                        stats.errors += 1
+                        continue
+                    done.append(sent)
+                    if len(done) >= RECORD_CHUNK:
+                        self._record(done, stats)
+                        done = []
+                self._record(done, stats)
+            except BaseException:
+                # The database went away mid-batch: start no more sends we could not record.
+                for future in futures:
+                    future.cancel()
+                raise
 
-    def _handle(self, claim: q.Claimed, recipient: q.Recipient | None) -> TickStats | BaseException:
-        try:
-            return self._deliver(claim, recipient)
-        except Exception as exc:
-            if isinstance(exc, DBAPIError) and _is_connection_error(exc):
-                return exc  # reported once per batch by process()
-            log.exception(
-                "reminder %s (%s): unexpected error; it will be retried when its lease expires",
-                claim.id,
-                _who(claim, recipient),
-            )
-            return TickStats(errors=1)
+    # -- step 2: prepare -----------------------------------------------------------------------
 
-    def _deliver(self, claim: q.Claimed, recipient: q.Recipient | None) -> TickStats:
-        who = _who(claim, recipient)
-        occurrence = claim.occurrence_at
-        grace = self._settings.grace(claim.kind)
-
-        with self._sessions() as session:
-            state = q.reminder_state(session, claim.id)
-        if state is None:
-            log.info("reminder %s (%s): deleted after it was claimed; nothing to send", claim.id, who)
-            return TickStats(skipped=1)
-        if state.lease_token != claim.token:
-            log.warning(
-                "reminder %s (%s): no longer holds our lease (taken over or rescheduled); not sending",
-                claim.id,
-                who,
-            )
-            return TickStats(stale=1)
-        if not state.enabled or state.paused or not state.can_deliver or recipient is None:
-            log.info(
-                "reminder %s (%s): paused or disabled after it was claimed; skipping %s",
-                claim.id,
-                who,
-                occurrence.isoformat(),
-            )
-            return self._complete(claim, None, TickStats(skipped=1))
-
+    def _prepare(self, batch: Sequence[q.Claimed], stats: TickStats) -> list[_ToSend]:
+        """Decide per claimed reminder, log misses and 'sending' rows; commits before any send."""
         now = self._clock()
-        reference_id = reference_id_for(claim.id, occurrence)
-        if now - occurrence > grace:
-            return self._missed(claim, who, now, reference_id)
-        if now >= claim.lease_until - self._lease_margin:
-            # Sending now could overlap with the worker that re-claims it: hand it straight back.
-            with self._sessions.begin() as session:
-                q.release(session, reminder_id=claim.id, token=claim.token, visible_at=now)
-            log.warning("reminder %s (%s): lease nearly over before sending; released", claim.id, who)
-            return TickStats(released=1)
-
+        jobs: list[_ToSend] = []
+        finished: list[q.Claimed] = []  # skipped or missed: straight to their next occurrence
         with self._sessions.begin() as session:
-            logged = q.open_delivery(
-                session,
-                reminder_id=claim.id,
-                user_id=claim.user_id,
-                occurrence_at=occurrence,
-                status=q.SENDING,
-                channel=self._channel.name,
-                reference_id=reference_id,
-            )
-        if logged.status in q.FINAL_STATUSES:
-            log.info(
-                "reminder %s (%s): occurrence %s already %s; not sending again",
-                claim.id,
-                who,
-                occurrence.isoformat(),
-                logged.status,
-            )
-            return self._complete(claim, None, TickStats(skipped=1))
-        if not logged.inserted:
-            log.info(
-                "reminder %s (%s): resending %s left mid-send by a stopped worker, same referenceId %s",
-                claim.id,
-                who,
-                occurrence.isoformat(),
-                reference_id,
-            )
+            people = q.recipients(session, {c.user_id for c in batch})
+            states = q.reminder_states(session, [c.id for c in batch])
+            logged = q.logged_deliveries(session, [(c.id, c.occurrence_at) for c in batch])
+            new_rows = []
+            for claim in batch:
+                recipient = people.get(claim.user_id)
+                who = _who(claim, recipient)
+                state = states.get(claim.id)
+                occurrence = claim.occurrence_at
+                if state is None:
+                    log.info("reminder %s (%s): deleted after it was claimed; nothing to send", claim.id, who)
+                    stats.skipped += 1
+                    continue
+                if state.lease_token != claim.token:
+                    log.warning(
+                        "reminder %s (%s): lease taken over or reminder rescheduled; not sending",
+                        claim.id,
+                        who,
+                    )
+                    stats.stale += 1
+                    continue
+                if not state.enabled or state.paused or not state.can_deliver or recipient is None:
+                    log.info(
+                        "reminder %s (%s): paused or disabled after it was claimed; skipping %s",
+                        claim.id,
+                        who,
+                        occurrence.isoformat(),
+                    )
+                    stats.skipped += 1
+                    finished.append(claim)
+                    continue
+                reference_id = reference_id_for(claim.id, occurrence)
+                existing = logged.get((claim.id, occurrence))
+                if existing is not None and existing.status in q.FINAL_STATUSES:
+                    log.info(
+                        "reminder %s (%s): occurrence %s already %s; not sending again",
+                        claim.id,
+                        who,
+                        occurrence.isoformat(),
+                        existing.status,
+                    )
+                    stats.skipped += 1
+                    finished.append(claim)
+                    continue
+                lateness = now - occurrence
+                if lateness > self._settings.grace(claim.kind):
+                    detail = f"found {lateness} late (grace {self._settings.grace(claim.kind)}); not sent"
+                    if existing is None:
+                        new_rows.append(self._row(claim, "missed", reference_id, detail))
+                    else:
+                        # A send was interrupted and nobody got back to it in time: too late now.
+                        q.finish_delivery(
+                            session,
+                            reminder_id=claim.id,
+                            occurrence_at=occurrence,
+                            status="missed",
+                            attempts=0,
+                            detail=detail + " (an earlier attempt was interrupted; it may have arrived)",
+                        )
+                    log.info(
+                        "reminder %s (%s): missed the %s %s occurrence by %s; not sent",
+                        claim.id,
+                        who,
+                        claim.kind,
+                        occurrence.isoformat(),
+                        lateness,
+                    )
+                    stats.missed += 1
+                    finished.append(claim)
+                    continue
+                if existing is None:
+                    new_rows.append(self._row(claim, q.SENDING, reference_id, None))
+                else:
+                    log.info(
+                        "reminder %s (%s): %s has no recorded outcome from an earlier claim; "
+                        "sending again with the same referenceId %s",
+                        claim.id,
+                        who,
+                        occurrence.isoformat(),
+                        reference_id,
+                    )
+                jobs.append(_ToSend(claim, recipient, reference_id))
+            q.insert_deliveries(session, new_rows)
+            self._complete(session, finished, stats)
+        return jobs
 
-        notice = Notice(
+    def _row(self, claim: q.Claimed, status: str, reference_id: str, detail: str | None) -> dict[str, Any]:
+        return q.delivery_row(
             reminder_id=claim.id,
-            alexa_user_id=recipient.alexa_user_id,
-            kind=claim.kind,
-            occurrence_at=occurrence,
+            user_id=claim.user_id,
+            occurrence_at=claim.occurrence_at,
+            status=status,
+            channel=self._channel.name,
             reference_id=reference_id,
-            locale=recipient.locale,
-            expires_at=occurrence + NOTICE_TTL.get(claim.kind, DEFAULT_TTL),
+            detail=detail,
         )
-        result, attempts = send_with_retry(
-            self._channel,
-            notice,
-            # Retry within the grace window, but never past our lease.
-            deadline=min(occurrence + grace, claim.lease_until - self._lease_margin),
-            clock=self._clock,
-            sleep=self._sleep,
-            rng=self._rng,
-        )
-        return self._record(claim, recipient, who, result, attempts)
 
-    def _missed(self, claim: q.Claimed, who: str, now: datetime, reference_id: str) -> TickStats:
-        lateness = now - claim.occurrence_at
-        detail = f"found {lateness} late (grace {self._settings.grace(claim.kind)}); not sent"
+    # -- step 3: send (in the pool; no database here) -------------------------------------------
+
+    def _send(self, job: _ToSend) -> _Sent | None:
+        claim = job.claim
+        try:
+            if self._clock() >= claim.lease_until - self._lease_margin:
+                # It waited in the queue too long: sending now could overlap with the worker that
+                # re-claims it. Hand it back instead.
+                return _Sent(job, None, 0)
+            occurrence = claim.occurrence_at
+            notice = Notice(
+                reminder_id=claim.id,
+                alexa_user_id=job.recipient.alexa_user_id,
+                kind=claim.kind,
+                occurrence_at=occurrence,
+                reference_id=job.reference_id,
+                locale=job.recipient.locale,
+                expires_at=occurrence + NOTICE_TTL.get(claim.kind, DEFAULT_TTL),
+            )
+            result, attempts = send_with_retry(
+                self._channel,
+                notice,
+                # Retry within the grace window, but never past our lease.
+                deadline=min(
+                    occurrence + self._settings.grace(claim.kind), claim.lease_until - self._lease_margin
+                ),
+                clock=self._clock,
+                sleep=self._sleep,
+                rng=self._rng,
+            )
+            return _Sent(job, result, attempts)
+        except Exception:
+            log.exception(
+                "reminder %s (%s): unexpected error while sending; it comes back when its lease expires",
+                claim.id,
+                _who(claim, job.recipient),
+            )
+            return None
+
+    # -- recording outcomes ----------------------------------------------------------------------
+
+    def _record(self, done: Sequence[_Sent], stats: TickStats) -> None:
+        """Write a chunk of outcomes, user effects and next occurrences in one transaction."""
+        if not done:
+            return
+        finals: list[q.FinalStatus] = []
+        greetings: dict[int, str] = {}
+        completed: list[q.Claimed] = []
         with self._sessions.begin() as session:
-            logged = q.open_delivery(
-                session,
-                reminder_id=claim.id,
-                user_id=claim.user_id,
-                occurrence_at=claim.occurrence_at,
-                status="missed",
-                channel=self._channel.name,
-                reference_id=reference_id,
-                detail=detail,
+            for sent in done:
+                claim, result = sent.job.claim, sent.result
+                if result is None:
+                    q.release(session, reminder_id=claim.id, token=claim.token, visible_at=self._clock())
+                    log.warning(
+                        "reminder %s (%s): lease nearly over before sending; released",
+                        claim.id,
+                        _who(claim, sent.job.recipient),
+                    )
+                    stats.released += 1
+                    continue
+                status = _STATUS[result.outcome]
+                setattr(stats, status, getattr(stats, status) + 1)
+                stats.retried += max(0, sent.attempts - 1)
+                detail = f"HTTP {result.status}: {result.detail}" if result.status else result.detail
+                finals.append(q.FinalStatus(claim.id, claim.occurrence_at, status, sent.attempts, detail))
+                if result.outcome in (Outcome.DELIVERED, Outcome.DUPLICATE):
+                    # The skill greets the user with this reminder's purpose next time they open it.
+                    greetings[claim.user_id] = claim.kind
+                else:
+                    self._report(session, sent, result)
+                completed.append(claim)
+            q.finish_deliveries(session, finals)
+            q.set_pending_greetings(session, greetings)
+            self._complete(session, completed, stats)
+
+    def _report(self, session: Session, sent: _Sent, result: SendResult) -> None:
+        """Log a failed delivery for the operator; on 403, also stop delivering to that user."""
+        claim = sent.job.claim
+        who = _who(claim, sent.job.recipient)
+        if result.outcome is Outcome.FORBIDDEN:
+            label = "Alexa" if self._channel.name == "alexa" else f"the {self._channel.name} channel"
+            reason = f"{label} answered {result.status}: {result.detail}"
+            paused = q.block_user(session, user_id=claim.user_id, reason=reason)
+            log.warning(
+                "reminder %s (%s): %s; paused %d reminder(s) of this user until permission is granted",
+                claim.id,
+                who,
+                reason,
+                paused,
             )
-            if logged.status == q.SENDING:
-                # A worker stopped mid-send and nobody got back to it in time: too late to resend.
-                q.finish_delivery(
-                    session,
-                    reminder_id=claim.id,
-                    occurrence_at=claim.occurrence_at,
-                    status="missed",
-                    attempts=0,
-                    detail=detail + " (an earlier attempt was interrupted; it may have arrived)",
-                )
-        log.info(
-            "reminder %s (%s): missed the %s %s occurrence by %s; not sent",
-            claim.id,
-            who,
-            claim.kind,
-            claim.occurrence_at.isoformat(),
-            lateness,
-        )
-        return self._complete(claim, None, TickStats(missed=1))
-
-    def _record(
-        self,
-        claim: q.Claimed,
-        recipient: q.Recipient,
-        who: str,
-        result: SendResult,
-        attempts: int,
-    ) -> TickStats:
-        status = _STATUS[result.outcome]
-        stats = TickStats(retried=max(0, attempts - 1))
-        setattr(stats, status, 1)
-
-        def effects(session: Session) -> None:
-            q.finish_delivery(
-                session,
-                reminder_id=claim.id,
-                occurrence_at=claim.occurrence_at,
-                status=status,
-                attempts=attempts,
-                detail=f"HTTP {result.status}: {result.detail}" if result.status else result.detail,
-            )
-            if result.outcome in (Outcome.DELIVERED, Outcome.DUPLICATE):
-                # The skill greets the user with this reminder's purpose next time they open it.
-                q.set_pending_greeting(session, user_id=claim.user_id, kind=claim.kind)
-            elif result.outcome is Outcome.FORBIDDEN:
-                label = "Alexa" if self._channel.name == "alexa" else f"the {self._channel.name} channel"
-                reason = f"{label} answered {result.status}: {result.detail}"
-                paused = q.block_user(session, user_id=claim.user_id, reason=reason)
-                log.warning(
-                    "reminder %s (%s): %s; paused %d reminder(s) of this user until permission is granted",
-                    claim.id,
-                    who,
-                    reason,
-                    paused,
-                )
-
-        if result.outcome is Outcome.REJECTED:
+        elif result.outcome is Outcome.REJECTED:
             log.warning(
                 "reminder %s (%s): rejected with HTTP %s (%s); not retried, ref %s",
                 claim.id,
                 who,
                 result.status,
                 result.detail,
-                reference_id_for(claim.id, claim.occurrence_at),
+                sent.job.reference_id,
             )
-        elif result.outcome is Outcome.RETRY:
+        else:
             log.error(
                 "reminder %s (%s): delivery failed after %d attempt(s), last status %s (%s); "
                 "occurrence %s given up",
                 claim.id,
                 who,
-                attempts,
+                sent.attempts,
                 result.status,
                 result.detail,
                 claim.occurrence_at.isoformat(),
             )
-        return self._complete(claim, effects, stats)
 
-    def _complete(
-        self, claim: q.Claimed, effects: Callable[[Session], None] | None, stats: TickStats
-    ) -> TickStats:
-        """Record the outcome and move the reminder to its next occurrence, in one transaction."""
-        next_fire_at = self._next_fire_at(claim)
-        with self._sessions.begin() as session:
-            if effects is not None:
-                effects(session)
-            done = q.complete(session, reminder_id=claim.id, token=claim.token, next_fire_at=next_fire_at)
-        if not done:
-            log.warning(
-                "reminder %s (user %s): lease was taken over before completion; left to the new holder",
-                claim.id,
-                claim.user_id,
-            )
-            stats.stale += 1
-        return stats
+    def _complete(self, session: Session, claims: Sequence[q.Claimed], stats: TickStats) -> None:
+        """Move reminders to their next occurrence and drop their leases, where still ours."""
+        by_token: dict[str, dict[int, datetime]] = {}
+        for claim in claims:
+            by_token.setdefault(claim.token, {})[claim.id] = self._next_fire_at(claim)
+        for token, next_fire_at in by_token.items():
+            done = q.complete_many(session, token=token, next_fire_at=next_fire_at)
+            for reminder_id in sorted(next_fire_at.keys() - done):
+                log.warning(
+                    "reminder %s: lease taken over (or reminder changed) before completion; "
+                    "left to the new holder",
+                    reminder_id,
+                )
+                stats.stale += 1
 
     def _next_fire_at(self, claim: q.Claimed) -> datetime:
         # From the occurrence itself, not from now: a late send keeps the schedule's wall time,

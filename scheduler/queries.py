@@ -9,12 +9,12 @@ dispatch.py.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Select, Table, select, text, update
+from sqlalchemy import Connection, CursorResult, Integer, Select, Table, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningUpdate
@@ -65,6 +65,17 @@ class ReminderState:
     paused: bool
     lease_token: str | None
     can_deliver: bool
+
+
+@dataclass(frozen=True)
+class FinalStatus:
+    """The final status of one occurrence, for finish_deliveries."""
+
+    reminder_id: int
+    occurrence_at: datetime
+    status: str
+    attempts: int
+    detail: str | None
 
 
 @dataclass(frozen=True)
@@ -182,10 +193,17 @@ def _can_deliver(allowed: bool, subscribed: bool, blocked: str | None) -> bool:
     return bool(allowed and subscribed and blocked is None)
 
 
-def reminder_state(session: Session, reminder_id: int) -> ReminderState | None:
-    """The reminder's live flags and current lease token, or None once it was deleted."""
-    row = session.execute(
+def reminder_states(session: Session, reminder_ids: Collection[int]) -> dict[int, ReminderState]:
+    """The claimed reminders' live flags and current lease tokens; deleted ones are absent.
+
+    On PostgreSQL the rows stay locked until the caller commits, so a cancel cannot delete a
+    reminder between this read and the delivery rows written for it in the same transaction.
+    """
+    if not reminder_ids:
+        return {}
+    rows = session.execute(
         select(
+            reminders.c.id,
             reminders.c.enabled,
             reminders.c.paused,
             reminders.c.lease_token,
@@ -194,16 +212,18 @@ def reminder_state(session: Session, reminder_id: int) -> ReminderState | None:
             users.c.delivery_blocked_reason,
         )
         .join(users, users.c.id == reminders.c.user_id)
-        .where(reminders.c.id == reminder_id)
-    ).one_or_none()
-    if row is None:
-        return None
-    return ReminderState(
-        enabled=bool(row.enabled),
-        paused=bool(row.paused),
-        lease_token=row.lease_token,
-        can_deliver=_can_deliver(row.notifications_allowed, row.subscribed, row.delivery_blocked_reason),
-    )
+        .where(reminders.c.id.in_(sorted(set(reminder_ids))))
+        .with_for_update(of=reminders)
+    ).all()
+    return {
+        row.id: ReminderState(
+            enabled=bool(row.enabled),
+            paused=bool(row.paused),
+            lease_token=row.lease_token,
+            can_deliver=_can_deliver(row.notifications_allowed, row.subscribed, row.delivery_blocked_reason),
+        )
+        for row in rows
+    }
 
 
 # -- completion --------------------------------------------------------------------------------
@@ -219,6 +239,28 @@ def complete(session: Session, *, reminder_id: int, token: str, next_fire_at: da
     return _rowcount(result) == 1
 
 
+def complete_many(session: Session, *, token: str, next_fire_at: Mapping[int, datetime]) -> set[int]:
+    """``complete`` for many reminders of one claim; returns the ids whose lease was still ours.
+
+    One UPDATE ... RETURNING per distinct next occurrence: reminders due together usually share
+    the next one too (same wall time tomorrow), so a chunk of outcomes costs a statement or two.
+    """
+    by_time: dict[datetime, list[int]] = {}
+    for reminder_id, at in next_fire_at.items():
+        by_time.setdefault(at, []).append(reminder_id)
+    completed: set[int] = set()
+    for at, ids in by_time.items():
+        completed.update(
+            session.scalars(
+                update(reminders)
+                .where(reminders.c.id.in_(ids), reminders.c.lease_token == token)
+                .values(next_fire_at=at, visible_at=at, lease_owner=None, lease_token=None)
+                .returning(reminders.c.id)
+            ).all()
+        )
+    return completed
+
+
 def release(session: Session, *, reminder_id: int, token: str, visible_at: datetime) -> bool:
     """Hand a claimed reminder back unsent (same occurrence), due again at ``visible_at``."""
     result = session.execute(
@@ -232,19 +274,67 @@ def release(session: Session, *, reminder_id: int, token: str, visible_at: datet
 # -- delivery log ------------------------------------------------------------------------------
 
 
-def _insert_ignoring_conflict(session: Session, values: dict[str, Any]) -> bool:
-    """Insert a deliveries row unless one exists for this occurrence; True if it was inserted."""
+def _insert_ignoring_conflict(session: Session) -> Any:
+    """An INSERT into deliveries that skips rows whose occurrence is already logged."""
     dialect = session.get_bind().dialect.name
     keys = [deliveries.c.reminder_id, deliveries.c.occurrence_at]
     if dialect == "postgresql":
-        stmt: Any = postgresql.insert(deliveries).values(**values).on_conflict_do_nothing(index_elements=keys)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(deliveries).values(**values).on_conflict_do_nothing(index_elements=keys)
-    else:  # pragma: no cover - only the two supported backends
-        raise NotImplementedError(f"no conflict-tolerant insert for {dialect}")
-    # RETURNING rather than rowcount: with the implicit RETURNING SQLAlchemy adds on PostgreSQL,
-    # psycopg's rowcount does not say whether the row went in.
-    return session.execute(stmt.returning(deliveries.c.id)).first() is not None
+        return postgresql.insert(deliveries).on_conflict_do_nothing(index_elements=keys)
+    if dialect == "sqlite":
+        return sqlite.insert(deliveries).on_conflict_do_nothing(index_elements=keys)
+    raise NotImplementedError(f"no conflict-tolerant insert for {dialect}")  # pragma: no cover
+
+
+def delivery_row(
+    *,
+    reminder_id: int,
+    user_id: int,
+    occurrence_at: datetime,
+    status: str,
+    channel: str,
+    reference_id: str,
+    detail: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "reminder_id": reminder_id,
+        "user_id": user_id,
+        "occurrence_at": occurrence_at,
+        "status": status,
+        "channel": channel,
+        "reference_id": reference_id,
+        "attempts": 0,
+        "detail": detail,
+    }
+
+
+def logged_deliveries(
+    session: Session, keys: Collection[tuple[int, datetime]]
+) -> dict[tuple[int, datetime], DeliveryState]:
+    """The delivery rows that already exist for these (reminder id, occurrence) pairs."""
+    if not keys:
+        return {}
+    wanted = set(keys)
+    rows = session.execute(
+        select(
+            deliveries.c.reminder_id, deliveries.c.occurrence_at, deliveries.c.status, deliveries.c.attempts
+        ).where(
+            # Two IN lists served by the unique index, then an exact match here: portable, unlike
+            # row-value IN.
+            deliveries.c.reminder_id.in_(sorted({rid for rid, _ in wanted})),
+            deliveries.c.occurrence_at.in_(sorted({at for _, at in wanted})),
+        )
+    ).all()
+    return {
+        (row.reminder_id, row.occurrence_at): DeliveryState(False, row.status, row.attempts)
+        for row in rows
+        if (row.reminder_id, row.occurrence_at) in wanted
+    }
+
+
+def insert_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Log many occurrences in one statement per chunk; ones already logged are left as they are."""
+    if rows:
+        session.execute(_insert_ignoring_conflict(session), rows)
 
 
 def open_delivery(
@@ -258,30 +348,32 @@ def open_delivery(
     reference_id: str,
     detail: str | None = None,
 ) -> DeliveryState:
-    """Log the occurrence with ``status`` unless it is already logged; return the row as it is.
+    """Log one occurrence with ``status`` unless it is already logged; return the row as it is.
 
-    A final status means the occurrence was handled already. 'sending' that we did not insert was
-    left by a worker that stopped mid-send: send again with the same referenceId.
+    A final status means the occurrence was handled already; 'sending' that we did not insert was
+    left by a worker that stopped mid-send.
     """
-    inserted = _insert_ignoring_conflict(
-        session,
-        {
-            "reminder_id": reminder_id,
-            "user_id": user_id,
-            "occurrence_at": occurrence_at,
-            "status": status,
-            "channel": channel,
-            "reference_id": reference_id,
-            "attempts": 0,
-            "detail": detail,
-        },
+    row = delivery_row(
+        reminder_id=reminder_id,
+        user_id=user_id,
+        occurrence_at=occurrence_at,
+        status=status,
+        channel=channel,
+        reference_id=reference_id,
+        detail=detail,
     )
-    row = session.execute(
+    # RETURNING rather than rowcount: with the implicit RETURNING SQLAlchemy adds on PostgreSQL,
+    # psycopg's rowcount does not say whether the row went in.
+    inserted = (
+        session.execute(_insert_ignoring_conflict(session).values(**row).returning(deliveries.c.id)).first()
+        is not None
+    )
+    found = session.execute(
         select(deliveries.c.status, deliveries.c.attempts).where(
             deliveries.c.reminder_id == reminder_id, deliveries.c.occurrence_at == occurrence_at
         )
     ).one()
-    return DeliveryState(inserted=inserted, status=row.status, attempts=row.attempts)
+    return DeliveryState(inserted=inserted, status=found.status, attempts=found.attempts)
 
 
 def finish_delivery(
@@ -309,8 +401,49 @@ def finish_delivery(
 # -- what an outcome means for the user --------------------------------------------------------
 
 
+def finish_deliveries(session: Session, outcomes: Sequence[FinalStatus]) -> None:
+    """``finish_delivery`` for many occurrences, as one executemany."""
+    if not outcomes:
+        return
+    stmt = (
+        update(deliveries)
+        .where(
+            deliveries.c.reminder_id == bindparam("b_reminder_id"),
+            deliveries.c.occurrence_at == bindparam("b_occurrence_at", type_=deliveries.c.occurrence_at.type),
+            deliveries.c.status == SENDING,
+        )
+        .values(
+            status=bindparam("b_status"),
+            attempts=deliveries.c.attempts + bindparam("b_attempts", type_=Integer()),
+            detail=bindparam("b_detail"),
+        )
+    )
+    session.execute(
+        stmt,
+        [
+            {
+                "b_reminder_id": o.reminder_id,
+                "b_occurrence_at": o.occurrence_at,
+                "b_status": o.status,
+                "b_attempts": o.attempts,
+                "b_detail": o.detail,
+            }
+            for o in outcomes
+        ],
+    )
+
+
 def set_pending_greeting(session: Session, *, user_id: int, kind: str) -> None:
-    session.execute(update(users).where(users.c.id == user_id).values(pending_greeting=kind))
+    set_pending_greetings(session, {user_id: kind})
+
+
+def set_pending_greetings(session: Session, kinds: Mapping[int, str]) -> None:
+    """Remember, per user, the kind of reminder just delivered (one UPDATE per kind)."""
+    by_kind: dict[str, list[int]] = {}
+    for user_id, kind in kinds.items():
+        by_kind.setdefault(kind, []).append(user_id)
+    for kind, ids in by_kind.items():
+        session.execute(update(users).where(users.c.id.in_(ids)).values(pending_greeting=kind))
 
 
 def block_user(session: Session, *, user_id: int, reason: str) -> int:
