@@ -457,6 +457,28 @@ def test_the_delivery_log_insert_tolerates_the_occurrence_already_being_there(wo
     assert (row.status, row.attempts) == ("sent", 2)
 
 
+def test_a_claim_whose_lease_is_nearly_over_is_handed_back_not_sent(world: World) -> None:
+    rid = world.add()
+    world.clock.now = FIRST
+    dispatcher = world.dispatcher()
+    claims = dispatcher.claim_batch()
+    # The batch sat in the worker until 10 s before its lease ends (the margin is 30 s).
+    world.clock.now = FIRST + world.settings().lease - timedelta(seconds=10)
+    stats = dispatcher.process(claims)
+    assert (stats.released, stats.sent) == (1, 0)
+    assert world.stub.events == []
+    reminder = world.reminder(rid)
+    assert (reminder.visible_at, reminder.next_fire_at, reminder.lease_token) == (
+        world.clock.now,
+        FIRST,
+        None,
+    )
+    # The next tick takes it up again, same occurrence and referenceId.
+    assert dispatcher.tick().sent == 1
+    assert world.refs() == [reference_id_for(rid, FIRST)]
+    assert [(d.status, d.attempts) for d in world.deliveries()] == [("sent", 1)]
+
+
 def test_an_occurrence_already_logged_is_not_sent_again(world: World) -> None:
     rid = world.add()
     world.clock.now = FIRST
