@@ -433,10 +433,6 @@ def finish_deliveries(session: Session, outcomes: Sequence[FinalStatus]) -> None
     )
 
 
-def set_pending_greeting(session: Session, *, user_id: int, kind: str) -> None:
-    set_pending_greetings(session, {user_id: kind})
-
-
 def set_pending_greetings(session: Session, kinds: Mapping[int, str]) -> None:
     """Remember, per user, the kind of reminder just delivered (one UPDATE per kind)."""
     by_kind: dict[str, list[int]] = {}
