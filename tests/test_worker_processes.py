@@ -38,6 +38,8 @@ pytestmark = [
     ),
 ]
 
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/nothing"
+
 EVENTS_PATH = "/v1/proactiveEvents/stages/development"
 TIMEOUT = 60.0
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,9 +117,9 @@ def sessions(postgres_url: str) -> Iterator[sessionmaker[Session]]:
 def spawn(postgres_url: str, stub: AlexaApiStub, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     workers: list[Worker] = []
 
-    def start(name: str, **settings: str) -> Worker:
+    def start(name: str, database_url: str = postgres_url, **settings: str) -> Worker:
         env = {
-            "DATABASE_URL": postgres_url,
+            "DATABASE_URL": database_url,
             "ALEXA_CLIENT_ID": stub.client_id,
             "ALEXA_CLIENT_SECRET": stub.client_secret,
             "ALEXA_API_ENDPOINT": stub.url,
@@ -274,3 +276,15 @@ def test_a_signal_stops_the_worker_cleanly_after_its_batch(
     assert leases_held(sessions) == 0
     assert "sending" not in statuses(sessions)
     assert delivered(sessions) == len(stub.events) > 0
+
+
+def test_a_worker_keeps_running_while_the_database_is_down(spawn: Callable[..., Worker]) -> None:
+    worker = spawn("worker", database_url=UNREACHABLE, WORKER_TICK_SECONDS="0.2")
+    worker.wait_started()
+    wait_for("two failed ticks", lambda: worker.log.count("database unreachable, will retry next tick") >= 2)
+    assert worker.process.poll() is None
+    errors = [line for line in worker.log.splitlines() if " ERROR " in line]
+    assert errors and all("database unreachable, will retry next tick: " in line for line in errors)
+    assert "Traceback" not in worker.log
+    assert worker.stop() == 0
+    assert "worker stopped" in worker.log
