@@ -89,7 +89,10 @@ def run(host: str, port: int) -> None:
     """Start the skill server and the worker together in one process (for development)."""
     from scheduler.worker import start_background_worker
 
-    scheduler = start_background_worker(dict(os.environ))
+    try:
+        scheduler = start_background_worker(dict(os.environ))
+    except ValueError as exc:  # a bad WORKER_* or channel setting
+        raise click.ClickException(str(exc)) from exc
     try:
         _serve(host, port)
     finally:

@@ -55,3 +55,11 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("serve", "worker", "run", "db"):
         assert command in result.output
+
+
+def test_run_refuses_a_bad_worker_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/r.db")
+    monkeypatch.setenv("WORKER_BATCH_SIZE", "0")
+    result = CliRunner().invoke(main, ["run", "--port", "0"])
+    assert result.exit_code != 0
+    assert "WORKER_BATCH_SIZE" in result.output
