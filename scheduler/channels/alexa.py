@@ -31,9 +31,8 @@ from scheduler.channels.base import (
     Notice,
     Outcome,
     SendResult,
+    classify_http,
     excerpt,
-    is_retryable_status,
-    parse_retry_after,
 )
 from scheduler.urls import require_https_or_loopback
 
@@ -257,21 +256,15 @@ class AlexaChannel:
         )
 
     def _result_for(self, response: httpx.Response) -> SendResult:
-        status = response.status_code
-        if status in (200, 202):
-            return SendResult(Outcome.DELIVERED, status, "accepted")
-        if status == 409:
-            return SendResult(Outcome.DUPLICATE, status, "referenceId already delivered to this user")
-        if is_retryable_status(status):
-            return SendResult(
-                Outcome.RETRY,
-                status,
-                excerpt(response.text) or "retryable status",
-                parse_retry_after(response.headers.get("Retry-After"), now=self._utcnow()),
-            )
-        # 400, other 4xx (including 432, Amazon's notification limit for live skills), and
-        # unexpected 1xx/2xx/3xx: retrying the same request will not help.
-        return SendResult(Outcome.REJECTED, status, excerpt(response.text) or f"unexpected HTTP {status}")
+        # 432 (Amazon's notification limit for live skills) is rejected like any other 4xx.
+        return classify_http(
+            response.status_code,
+            response.text,
+            response.headers.get("Retry-After"),
+            delivered=response.status_code in (200, 202),
+            duplicate="referenceId already delivered to this user",
+            now=self._utcnow(),
+        )
 
     def close(self) -> None:
         if self._owns_client:

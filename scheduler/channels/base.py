@@ -119,3 +119,31 @@ def excerpt(text: str, limit: int = 200) -> str:
     """A short single-line excerpt of a response body for SendResult.detail and logs."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def classify_http(
+    status: int,
+    body: str,
+    retry_after: str | None,
+    *,
+    delivered: bool,
+    duplicate: str,
+    now: datetime | None = None,
+) -> SendResult:
+    """Map an HTTP answer to an outcome: accepted, already delivered (409), worth a retry, or not.
+
+    Everything that is neither accepted, a duplicate nor retryable (400, other 4xx, unexpected
+    1xx/3xx) is REJECTED: sending the same request again will not help.
+    """
+    if delivered:
+        return SendResult(Outcome.DELIVERED, status, "accepted")
+    if status == 409:
+        return SendResult(Outcome.DUPLICATE, status, duplicate)
+    if is_retryable_status(status):
+        return SendResult(
+            Outcome.RETRY,
+            status,
+            excerpt(body) or "retryable status",
+            parse_retry_after(retry_after, now=now),
+        )
+    return SendResult(Outcome.REJECTED, status, excerpt(body) or f"unexpected HTTP {status}")

@@ -19,9 +19,7 @@ from scheduler.channels.base import (
     Notice,
     Outcome,
     SendResult,
-    excerpt,
-    is_retryable_status,
-    parse_retry_after,
+    classify_http,
 )
 from scheduler.urls import require_https_or_loopback
 
@@ -97,20 +95,14 @@ class WebhookChannel:
             response = self._http.post(self.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             return SendResult(Outcome.RETRY, None, f"{type(exc).__name__}: {exc}")
-        status = response.status_code
-        if 200 <= status <= 299:
-            return SendResult(Outcome.DELIVERED, status, "accepted")
-        if status == 409:
-            return SendResult(Outcome.DUPLICATE, status, "receiver already has this reference_id")
-        if is_retryable_status(status):
-            return SendResult(
-                Outcome.RETRY,
-                status,
-                excerpt(response.text) or "retryable status",
-                parse_retry_after(response.headers.get("Retry-After")),
-            )
-        # Other 4xx, including 403: a webhook's 403 says nothing about the user's Alexa permissions.
-        return SendResult(Outcome.REJECTED, status, excerpt(response.text) or f"unexpected HTTP {status}")
+        # A webhook's 403 says nothing about the user's Alexa permissions: it is rejected, not FORBIDDEN.
+        return classify_http(
+            response.status_code,
+            response.text,
+            response.headers.get("Retry-After"),
+            delivered=200 <= response.status_code <= 299,
+            duplicate="receiver already has this reference_id",
+        )
 
     def close(self) -> None:
         if self._owns_client:
