@@ -37,6 +37,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/bench_claim.py
 	$(BIN)/python bench/bench_dispatch.py
+	$(BIN)/python bench/bench_endpoint.py
 
 stub: install
 	$(BIN)/python -m tests.stubs.alexa_api --port 8088
