@@ -258,12 +258,27 @@ def test_yes_to_reminder_offer_elicits_time(client: FlaskClient, voice: Envelope
     assert directive["slotToElicit"] == "time"
 
 
+@pytest.mark.parametrize(
+    "intent, slots",
+    [
+        ("ListRemindersIntent", {}),
+        ("SetReminderIntent", {"kind": "stretch", "time": "21:30"}),
+        ("MoveReminderIntent", {"kind": "stretch", "time": "22:00"}),
+        ("CancelReminderIntent", {"kind": "water"}),
+        ("CancelAllRemindersIntent", {}),
+    ],
+)
 def test_storage_down_is_spoken_and_logged(
-    make_app: Any, voice: Envelopes, tmp_path: Any, caplog: pytest.LogCaptureFixture
+    make_app: Any,
+    voice: Envelopes,
+    tmp_path: Any,
+    caplog: pytest.LogCaptureFixture,
+    intent: str,
+    slots: dict[str, str],
 ) -> None:
     app = make_app(DATABASE_URL=f"sqlite:///{tmp_path}/no-such-dir/x.db")
     with caplog.at_level(logging.ERROR):
-        body = post(app.test_client(), voice.intent("ListRemindersIntent"))
+        body = post(app.test_client(), voice.intent(intent, slots))
     assert "can't reach your reminders" in said(body)
     assert any("reminder storage unavailable" in r.getMessage() for r in caplog.records)
 

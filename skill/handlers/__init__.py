@@ -25,6 +25,10 @@ def request_handlers(services: SkillServices) -> list[AbstractRequestHandler]:
 
 
 def exception_handlers(services: SkillServices) -> list[AbstractExceptionHandler]:
-    from skill.handlers import builtins, events
+    from skill.handlers import builtins, events, reminders
 
-    return [*events.build_exception_handlers(services), *builtins.build_exception_handlers(services)]
+    return [
+        *events.build_exception_handlers(services),
+        *reminders.build_exception_handlers(services),
+        *builtins.build_exception_handlers(services),
+    ]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import time
 from typing import Any
 
-from ask_sdk_core.dispatch_components import AbstractRequestHandler
+from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Intent, IntentConfirmationStatus, Response, Slot, SlotConfirmationStatus
 from ask_sdk_model.dialog import ElicitSlotDirective
@@ -29,6 +29,15 @@ from skill.slots import is_vague_time, parse_time, raw_value, resolve
 
 log = logging.getLogger(__name__)
 
+REMINDER_INTENTS = (
+    "SetReminderIntent",
+    "ListRemindersIntent",
+    "MoveReminderIntent",
+    "CancelReminderIntent",
+    "CancelAllRemindersIntent",
+    "AMAZON.YesIntent",
+    "AMAZON.NoIntent",
+)
 TIME_SLOTS = ("time", "timeTwo", "timeThree")
 DAY_SLOTS = ("days", "dayTwo")
 # Kinds that are evening habits: a bare "at 10" means 10 PM for them.
@@ -50,32 +59,43 @@ def _evening(kind: str, at: time) -> time:
     return at
 
 
-def _elicit(
+def _ask(
     handler_input: HandlerInput,
     slot_name: str,
-    speech: str,
+    prompt: str,
     reprompt: str,
     *,
     intent: Intent | None = None,
+    **params: object,
 ) -> Response:
-    """Ask for one slot with dialog management, keeping what the user already said."""
+    """Ask for one slot with dialog management, keeping what the user already said.
+
+    ``prompt`` and ``reprompt`` are content keys; ``params`` fill the prompt's placeholders.
+    """
+    words = content(handler_input)
     current = intent or getattr(handler_input.request_envelope.request, "intent", None)
     return reply(
         handler_input,
-        speech,
-        reprompt=reprompt,
+        words.say(prompt, **params),
+        reprompt=words.say(reprompt),
         directives=[ElicitSlotDirective(updated_intent=current, slot_to_elicit=slot_name)],
     )
 
 
-def _storage_down(handler_input: HandlerInput, exc: Exception) -> Response:
-    log.error("reminder storage unavailable: %s", exc.__class__.__name__)
-    words = content(handler_input)
-    return reply(
-        handler_input,
-        words.say("reminders.storage_down"),
-        reprompt=words.say("reminders.storage_down_reprompt"),
-    )
+class ReminderStorageDown(AbstractExceptionHandler):
+    """The reminder database is unreachable: say so kindly; nothing was changed."""
+
+    def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
+        return isinstance(exception, SQLAlchemyError) and is_intent(handler_input, *REMINDER_INTENTS)
+
+    def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
+        log.error("reminder storage unavailable: %s: %s", exception.__class__.__name__, exception)
+        words = content(handler_input)
+        return reply(
+            handler_input,
+            words.say("reminders.storage_down"),
+            reprompt=words.say("reminders.storage_down_reprompt"),
+        )
 
 
 def _describe(words: Content, view: ReminderView, times: Sequence[time] | None = None) -> dict[str, str]:
@@ -111,28 +131,15 @@ class SetReminderHandler(AbstractRequestHandler):
         offers.make(handler_input, None)
         kind = _kind(handler_input, words)
         if kind is None:
-            return _elicit(
-                handler_input,
-                "kind",
-                words.say("reminders.ask_kind"),
-                words.say("reminders.ask_kind_reprompt"),
-            )
+            return _ask(handler_input, "kind", "reminders.ask_kind", "reminders.ask_kind_reprompt")
         action = words.text(f"reminders.kinds.{kind}.action")
         raw_times = [raw_value(handler_input, name) for name in TIME_SLOTS]
         if any(is_vague_time(value) for value in raw_times):
-            return _elicit(
-                handler_input,
-                "time",
-                words.say("reminders.vague_time"),
-                words.say("reminders.ask_time_reprompt"),
-            )
+            return _ask(handler_input, "time", "reminders.vague_time", "reminders.ask_time_reprompt")
         times = [_evening(kind, t) for t in (parse_time(v) for v in raw_times) if t is not None]
         if not times:
-            return _elicit(
-                handler_input,
-                "time",
-                words.say("reminders.ask_time", action=action),
-                words.say("reminders.ask_time_reprompt"),
+            return _ask(
+                handler_input, "time", "reminders.ask_time", "reminders.ask_time_reprompt", action=action
             )
         day_ids = [
             d for d in (resolve(handler_input, s, _synonyms(words, "reminders.days")) for s in DAY_SLOTS) if d
@@ -151,19 +158,16 @@ class SetReminderHandler(AbstractRequestHandler):
             )
         allowed = notifications_allowed(handler_input)
         spoken_days = " ".join(v for v in (raw_value(handler_input, s) for s in DAY_SLOTS) if v) or None
-        try:
-            stored = svc.reminders.add(
-                user,
-                kind,
-                times,
-                time_zone=zone,
-                days=days,
-                spoken=spoken_days,
-                locale=getattr(handler_input.request_envelope.request, "locale", None),
-                notifications_allowed=allowed,
-            )
-        except SQLAlchemyError as exc:
-            return _storage_down(handler_input, exc)
+        stored = svc.reminders.add(
+            user,
+            kind,
+            times,
+            time_zone=zone,
+            days=days,
+            spoken=spoken_days,
+            locale=getattr(handler_input.request_envelope.request, "locale", None),
+            notifications_allowed=allowed,
+        )
         facts = _describe(words, stored[0], [r.local_time for r in stored])
         fragments = [zone_note] if zone_note else []
         if allowed:
@@ -181,10 +185,7 @@ class ListRemindersHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
-        try:
-            views = services(handler_input).reminders.list(user_id(handler_input))
-        except SQLAlchemyError as exc:
-            return _storage_down(handler_input, exc)
+        views = services(handler_input).reminders.list(user_id(handler_input))
         if not views:
             return reply(
                 handler_input, words.say("reminders.list_none"), reprompt=words.say("reminders.set_reprompt")
@@ -222,20 +223,12 @@ class MoveReminderHandler(AbstractRequestHandler):
         words = content(handler_input)
         kind = _kind(handler_input, words)
         if kind is None:
-            return _elicit(
-                handler_input,
-                "kind",
-                words.say("reminders.move_ask_kind"),
-                words.say("reminders.ask_kind_reprompt"),
-            )
+            return _ask(handler_input, "kind", "reminders.move_ask_kind", "reminders.ask_kind_reprompt")
         label = words.text(f"reminders.kinds.{kind}.label")
         new_time = parse_time(raw_value(handler_input, "time"))
         if new_time is None:
-            return _elicit(
-                handler_input,
-                "time",
-                words.say("reminders.move_ask_time", label=label),
-                words.say("reminders.ask_time_reprompt"),
+            return _ask(
+                handler_input, "time", "reminders.move_ask_time", "reminders.ask_time_reprompt", label=label
             )
         new_time = _evening(kind, new_time)
         from_time = parse_time(raw_value(handler_input, "fromTime"))
@@ -246,15 +239,14 @@ class MoveReminderHandler(AbstractRequestHandler):
         except ReminderError as exc:
             if exc.code == "ambiguous":
                 same_kind = [v for v in svc.reminders.list(user) if v.kind == kind]
-                return _elicit(
+                times = say_times(words, [v.local_time for v in same_kind])
+                return _ask(
                     handler_input,
                     "fromTime",
-                    words.say(
-                        "reminders.move_which",
-                        label=label,
-                        times=say_times(words, [v.local_time for v in same_kind]),
-                    ),
-                    words.say("reminders.move_which_reprompt"),
+                    "reminders.move_which",
+                    "reminders.move_which_reprompt",
+                    label=label,
+                    times=times,
                 )
             return reply(
                 handler_input,
@@ -263,8 +255,6 @@ class MoveReminderHandler(AbstractRequestHandler):
                 ),
                 reprompt=words.say("reminders.set_reprompt"),
             )
-        except SQLAlchemyError as exc:
-            return _storage_down(handler_input, exc)
         facts = _describe(words, moved)
         return reply(
             handler_input,
@@ -277,12 +267,9 @@ class MoveReminderHandler(AbstractRequestHandler):
 def _cancel(handler_input: HandlerInput, target: str) -> Response:
     """Delete what the user confirmed: one kind, or "all"."""
     words = content(handler_input)
-    try:
-        count = services(handler_input).reminders.cancel(
-            user_id(handler_input), None if target == "all" else target
-        )
-    except SQLAlchemyError as exc:
-        return _storage_down(handler_input, exc)
+    count = services(handler_input).reminders.cancel(
+        user_id(handler_input), None if target == "all" else target
+    )
     if target == "all":
         speech = words.say("reminders.cancel_all_done" if count else "reminders.cancel_all_none")
     else:
@@ -321,24 +308,14 @@ class CancelReminderHandler(AbstractRequestHandler):
         words = content(handler_input)
         kind = _kind(handler_input, words)
         if kind is None:
-            return _elicit(
-                handler_input,
-                "kind",
-                words.say("reminders.cancel_ask_kind"),
-                words.say("reminders.ask_kind_reprompt"),
-            )
+            return _ask(handler_input, "kind", "reminders.cancel_ask_kind", "reminders.ask_kind_reprompt")
         confirmation = _confirmation(handler_input)
         if confirmation == "CONFIRMED":
             return _cancel(handler_input, kind)
         if confirmation == "DENIED":
             return _kept(handler_input)
         label = words.text(f"reminders.kinds.{kind}.label")
-        try:
-            mine = [
-                v for v in services(handler_input).reminders.list(user_id(handler_input)) if v.kind == kind
-            ]
-        except SQLAlchemyError as exc:
-            return _storage_down(handler_input, exc)
+        mine = [v for v in services(handler_input).reminders.list(user_id(handler_input)) if v.kind == kind]
         if not mine:
             return reply(
                 handler_input,
@@ -366,10 +343,7 @@ class CancelAllRemindersHandler(AbstractRequestHandler):
             return _cancel(handler_input, "all")
         if confirmation == "DENIED":
             return _kept(handler_input)
-        try:
-            count = len(services(handler_input).reminders.list(user_id(handler_input)))
-        except SQLAlchemyError as exc:
-            return _storage_down(handler_input, exc)
+        count = len(services(handler_input).reminders.list(user_id(handler_input)))
         if count == 0:
             return reply(
                 handler_input,
@@ -408,20 +382,17 @@ class ReminderOfferYesHandler(AbstractRequestHandler):
             name="SetReminderIntent", slots=slots, confirmation_status=IntentConfirmationStatus.NONE
         )
         if kind is None:
-            return _elicit(
-                handler_input,
-                "kind",
-                words.say("reminders.ask_kind"),
-                words.say("reminders.ask_kind_reprompt"),
-                intent=intent,
+            return _ask(
+                handler_input, "kind", "reminders.ask_kind", "reminders.ask_kind_reprompt", intent=intent
             )
         slots["kind"].value = kind
-        return _elicit(
+        return _ask(
             handler_input,
             "time",
-            words.say("reminders.ask_time", action=words.text(f"reminders.kinds.{kind}.action")),
-            words.say("reminders.ask_time_reprompt"),
+            "reminders.ask_time",
+            "reminders.ask_time_reprompt",
             intent=intent,
+            action=words.text(f"reminders.kinds.{kind}.action"),
         )
 
 
@@ -448,3 +419,7 @@ def build(services: SkillServices) -> list[AbstractRequestHandler]:
         ReminderOfferYesHandler(),
         ReminderOfferNoHandler(),
     ]
+
+
+def build_exception_handlers(services: SkillServices) -> list[AbstractExceptionHandler]:
+    return [ReminderStorageDown()]
