@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.db import utcnow
-from scheduler.models import Reminder, SkillState, User
+from scheduler.models import Delivery, Reminder, SkillState, User
 from scheduler.recurrence import EVERY_DAY, next_occurrence
 
 KINDS = ("stretch", "water")
@@ -66,9 +66,14 @@ class ReminderService:
 
     # -- users ---------------------------------------------------------------------------------
 
-    def _user(self, session: Session, alexa_user_id: str, *, create: bool = True) -> User | None:
-        user = session.scalar(select(User).where(User.alexa_user_id == alexa_user_id))
-        if user is None and create:
+    @staticmethod
+    def _find_user(session: Session, alexa_user_id: str) -> User | None:
+        return session.scalar(select(User).where(User.alexa_user_id == alexa_user_id))
+
+    def _user(self, session: Session, alexa_user_id: str) -> User:
+        """The user's row, created on first need (a new user has not granted notifications yet)."""
+        user = self._find_user(session, alexa_user_id)
+        if user is None:
             user = User(alexa_user_id=alexa_user_id, notifications_allowed=False, subscribed=True)
             session.add(user)
             session.flush()
@@ -106,7 +111,6 @@ class ReminderService:
         """Record what a request tells us about the user (locale, zone, notification permission)."""
         with self._sessions.begin() as session:
             user = self._user(session, alexa_user_id)
-            assert user is not None
             if locale:
                 user.locale = locale
             if time_zone:
@@ -147,7 +151,6 @@ class ReminderService:
         now = self._clock()
         with self._sessions.begin() as session:
             user = self._user(session, alexa_user_id)
-            assert user is not None
             if locale:
                 user.locale = locale
             user.time_zone = time_zone
@@ -190,7 +193,7 @@ class ReminderService:
         """Move the user's one reminder of ``kind`` (or the one at ``from_time``) to ``new_time``."""
         now = self._clock()
         with self._sessions.begin() as session:
-            user = self._user(session, alexa_user_id, create=False)
+            user = self._find_user(session, alexa_user_id)
             candidates = [
                 r
                 for r in (user.reminders if user else [])
@@ -209,7 +212,7 @@ class ReminderService:
     def cancel(self, alexa_user_id: str, kind: str | None = None) -> int:
         """Delete the user's reminders of ``kind`` (all when None); returns how many."""
         with self._sessions.begin() as session:
-            user = self._user(session, alexa_user_id, create=False)
+            user = self._find_user(session, alexa_user_id)
             if user is None:
                 return 0
             doomed = [r for r in user.reminders if kind is None or r.kind == kind]
@@ -222,11 +225,9 @@ class ReminderService:
     def forget_user(self, alexa_user_id: str) -> None:
         """Delete everything stored for this user (SkillDisabled)."""
         with self._sessions.begin() as session:
-            user = self._user(session, alexa_user_id, create=False)
+            user = self._find_user(session, alexa_user_id)
             if user is not None:
                 # Explicit child deletes: no reliance on the backend enforcing ON DELETE CASCADE.
-                from scheduler.models import Delivery
-
                 session.execute(delete(Delivery).where(Delivery.user_id == user.id))
                 session.execute(delete(Reminder).where(Reminder.user_id == user.id))
                 session.execute(delete(User).where(User.id == user.id))
@@ -236,7 +237,6 @@ class ReminderService:
         """Apply a permission event; returns False when a newer event was already applied."""
         with self._sessions.begin() as session:
             user = self._user(session, alexa_user_id)
-            assert user is not None
             if user.permission_changed_at is not None and at <= user.permission_changed_at:
                 return False
             user.permission_changed_at = at
@@ -250,7 +250,6 @@ class ReminderService:
         """Apply a ProactiveSubscriptionChanged event; the newest timestamp wins."""
         with self._sessions.begin() as session:
             user = self._user(session, alexa_user_id)
-            assert user is not None
             if user.subscription_changed_at is not None and at <= user.subscription_changed_at:
                 return False
             user.subscription_changed_at = at
@@ -261,7 +260,7 @@ class ReminderService:
     def take_greeting(self, alexa_user_id: str) -> str | None:
         """The kind of reminder delivered since the user last opened the skill, cleared once read."""
         with self._sessions.begin() as session:
-            user = self._user(session, alexa_user_id, create=False)
+            user = self._find_user(session, alexa_user_id)
             if user is None or user.pending_greeting is None:
                 return None
             kind, user.pending_greeting = user.pending_greeting, None
