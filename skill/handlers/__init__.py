@@ -1,8 +1,10 @@
 """All handlers, in the order the SDK tries them: the first whose ``can_handle`` is true wins.
 
-Events and CanFulfillIntent come first (they are not conversation turns), then reminders (their
-yes/no follow-ups are checked before the general ones), the routine, questions, and the built-ins,
-whose fallback catches whatever is left.
+Skill events come first (they are not conversation turns), then reminders (their yes/no
+follow-ups are checked before the general ones), the routine, questions, and the built-ins
+(including CanFulfillIntentRequest, which no earlier handler matches), whose fallback catches
+whatever is left. Exception handlers: events (a 503 so Alexa redelivers), reminder storage
+outages, then the catch-all apology.
 """
 
 from __future__ import annotations
