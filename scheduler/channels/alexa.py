@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any, Final
 
 import httpx
@@ -30,6 +29,7 @@ from ask_sdk_model.services.proactive_events.skill_stage import SkillStage
 from scheduler.channels.base import (
     Notice,
     Outcome,
+    PooledHttpChannel,
     SendResult,
     classify_http,
     excerpt,
@@ -106,7 +106,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class AlexaChannel:
+class AlexaChannel(PooledHttpChannel):
     """Thread-safe: one instance is shared by every sender thread (one pooled client, one token)."""
 
     name = "alexa"
@@ -134,14 +134,7 @@ class AlexaChannel:
         base = require_https_or_loopback(api_endpoint).rstrip("/")
         live = self.stage is SkillStage.LIVE
         self.events_url = base + ("/v1/proactiveEvents" if live else "/v1/proactiveEvents/stages/development")
-        self._owns_client = http_client is None
-        self._http = http_client or httpx.Client(
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            # A redirect would carry the bearer token somewhere we did not choose.
-            follow_redirects=False,
-            headers={"User-Agent": "cramp-coach-scheduler"},
-        )
+        super().__init__(timeout=timeout, max_connections=max_connections, http_client=http_client)
         self._monotonic = monotonic
         self._utcnow = utcnow
         # One lock guards the cached token; holding it during the LWA call makes other threads wait
@@ -265,15 +258,3 @@ class AlexaChannel:
             duplicate="referenceId already delivered to this user",
             now=self._utcnow(),
         )
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._http.close()
-
-    def __enter__(self) -> AlexaChannel:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()

@@ -8,7 +8,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Protocol, runtime_checkable
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+
+import httpx
 
 # Amazon's rule for Proactive Events referenceId; the webhook uses the same id as its idempotency key.
 REFERENCE_ID_RE = re.compile(r"[A-Za-z0-9~]{1,100}")
@@ -147,3 +150,38 @@ def classify_http(
             parse_retry_after(retry_after, now=now),
         )
     return SendResult(Outcome.REJECTED, status, excerpt(body) or f"unexpected HTTP {status}")
+
+
+class PooledHttpChannel:
+    """The HTTP plumbing both network channels share: one pooled, thread-safe httpx client.
+
+    Redirects are never followed: they would carry a signed payload or a bearer token to a host
+    nobody configured. A client passed in (tests) is the caller's to close.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: httpx.Timeout,
+        max_connections: int,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self._owns_client = http_client is None
+        self._http = http_client or httpx.Client(
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            follow_redirects=False,
+            headers={"User-Agent": "cramp-coach-scheduler"},
+        )
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

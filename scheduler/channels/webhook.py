@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 from datetime import UTC
-from types import TracebackType
 from typing import Final
 
 import httpx
@@ -18,6 +17,7 @@ import httpx
 from scheduler.channels.base import (
     Notice,
     Outcome,
+    PooledHttpChannel,
     SendResult,
     classify_http,
 )
@@ -57,7 +57,7 @@ def webhook_body(notice: Notice) -> bytes:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
-class WebhookChannel:
+class WebhookChannel(PooledHttpChannel):
     """Thread-safe: one pooled httpx client shared by every sender thread."""
 
     name = "webhook"
@@ -75,14 +75,7 @@ class WebhookChannel:
             raise ValueError("WebhookChannel needs a non-empty signing secret (REMINDER_WEBHOOK_SECRET)")
         self.url = require_https_or_loopback(url)
         self._secret = _as_bytes(secret)
-        self._owns_client = http_client is None
-        self._http = http_client or httpx.Client(
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            # Following a redirect would send the signed payload to a host nobody configured.
-            follow_redirects=False,
-            headers={"User-Agent": "cramp-coach-scheduler"},
-        )
+        super().__init__(timeout=timeout, max_connections=max_connections, http_client=http_client)
 
     def send(self, notice: Notice) -> SendResult:
         body = webhook_body(notice)
@@ -103,15 +96,3 @@ class WebhookChannel:
             delivered=200 <= response.status_code <= 299,
             duplicate="receiver already has this reference_id",
         )
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._http.close()
-
-    def __enter__(self) -> WebhookChannel:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
