@@ -16,9 +16,12 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    and_,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from scheduler.db import UTCDateTime, utcnow
 
@@ -61,9 +64,15 @@ class User(Base):
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
 
-    @property
+    @hybrid_property
     def can_deliver(self) -> bool:
         return self.notifications_allowed and self.subscribed and self.delivery_blocked_reason is None
+
+    @can_deliver.inplace.expression
+    @classmethod
+    def _can_deliver_expression(cls) -> ColumnElement[bool]:
+        # The same rule in SQL, so the worker's queries never restate it.
+        return and_(cls.notifications_allowed, cls.subscribed, cls.delivery_blocked_reason.is_(None))
 
 
 class Reminder(Base):

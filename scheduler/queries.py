@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningUpdate
 
-from scheduler.models import Base
+from scheduler.models import Base, User
 
 reminders: Table = Base.metadata.tables["reminders"]
 users: Table = Base.metadata.tables["users"]
@@ -172,9 +172,7 @@ def recipients(session: Session, user_ids: Collection[int]) -> dict[int, Recipie
             users.c.id,
             users.c.alexa_user_id,
             users.c.locale,
-            users.c.notifications_allowed,
-            users.c.subscribed,
-            users.c.delivery_blocked_reason,
+            User.can_deliver.label("can_deliver"),
         ).where(users.c.id.in_(sorted(set(user_ids))))
     ).all()
     return {
@@ -182,15 +180,10 @@ def recipients(session: Session, user_ids: Collection[int]) -> dict[int, Recipie
             user_id=row.id,
             alexa_user_id=row.alexa_user_id,
             locale=row.locale,
-            can_deliver=_can_deliver(row.notifications_allowed, row.subscribed, row.delivery_blocked_reason),
+            can_deliver=bool(row.can_deliver),
         )
         for row in rows
     }
-
-
-def _can_deliver(allowed: bool, subscribed: bool, blocked: str | None) -> bool:
-    # The same rule as User.can_deliver, on plain columns.
-    return bool(allowed and subscribed and blocked is None)
 
 
 def reminder_states(session: Session, reminder_ids: Collection[int]) -> dict[int, ReminderState]:
@@ -207,9 +200,7 @@ def reminder_states(session: Session, reminder_ids: Collection[int]) -> dict[int
             reminders.c.enabled,
             reminders.c.paused,
             reminders.c.lease_token,
-            users.c.notifications_allowed,
-            users.c.subscribed,
-            users.c.delivery_blocked_reason,
+            User.can_deliver.label("can_deliver"),
         )
         .join(users, users.c.id == reminders.c.user_id)
         .where(reminders.c.id.in_(sorted(set(reminder_ids))))
@@ -220,7 +211,7 @@ def reminder_states(session: Session, reminder_ids: Collection[int]) -> dict[int
             enabled=bool(row.enabled),
             paused=bool(row.paused),
             lease_token=row.lease_token,
-            can_deliver=_can_deliver(row.notifications_allowed, row.subscribed, row.delivery_blocked_reason),
+            can_deliver=bool(row.can_deliver),
         )
         for row in rows
     }
