@@ -55,6 +55,18 @@ def match_synonym(spoken: str, synonyms: dict[str, list[str]]) -> str | None:
     return None
 
 
+def partial_match(spoken: str, synonyms: dict[str, list[str]]) -> str | None:
+    """The one value whose name appears as whole words inside what was said ("magnesium pills")."""
+    padded = f" {_norm(spoken)} "
+    hits = {
+        value_id
+        for value_id, names in synonyms.items()
+        for name in (value_id, *names)
+        if _norm(name) and f" {_norm(name)} " in padded
+    }
+    return hits.pop() if len(hits) == 1 else None
+
+
 def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower().replace("_", " ")).strip()
 

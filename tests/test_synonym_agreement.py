@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from skill.content import SUPPORTED_LOCALES, for_locale
-from skill.handlers.questions import BY_INTENT, choices, partial_match
-from skill.slots import match_synonym
+from skill.handlers.questions import BY_INTENT
+from skill.slots import match_synonym, partial_match
 
 MODELS = Path(__file__).resolve().parent.parent / "interaction_models"
 
@@ -56,7 +56,7 @@ def test_question_slot_words_reach_the_same_topic(locale: str) -> None:
     for question in BY_INTENT.values():
         if question.slot is None:
             continue
-        synonyms = choices(words, question.branch)
+        synonyms = words.synonyms(f"topics.{question.branch}")
         for value_id, word in _spoken_forms(model, types[(question.intent, question.slot)]):
             found = match_synonym(word, synonyms) or partial_match(word, synonyms)
             if found != value_id:
@@ -70,8 +70,7 @@ def test_question_slot_words_reach_the_same_topic(locale: str) -> None:
 @pytest.mark.parametrize("slot, branch", [("kind", "reminders.kinds"), ("days", "reminders.days")])
 def test_reminder_slot_words_reach_the_same_value(locale: str, slot: str, branch: str) -> None:
     model = _model(locale)
-    table = for_locale(locale).get(branch)
-    synonyms = {key: list(node["synonyms"]) for key, node in table.items() if isinstance(node, dict)}
+    synonyms = for_locale(locale).synonyms(branch)
     type_name = _slot_types(model)[("SetReminderIntent", slot)]
     misses = [
         f"{word!r} -> {match_synonym(word, synonyms)!r}, model says {value_id!r}"

@@ -47,6 +47,15 @@ class Content:
             return False
         return True
 
+    def synonyms(self, branch: str) -> dict[str, list[str]]:
+        """The slot value ids under ``branch`` and the words people use for each (an overview is no value)."""
+        group: dict[str, Any] = self.get(branch)
+        return {
+            value_id: list(node.get("synonyms", []))
+            for value_id, node in group.items()
+            if value_id != "overview" and isinstance(node, dict)
+        }
+
     def text(self, key: str, **params: object) -> str:
         """The plain text at ``key`` with placeholders filled (for cards and logs)."""
         template = self.get(key)

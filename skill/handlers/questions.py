@@ -7,10 +7,9 @@ with one we don't know, gets the group's ``overview``, which names the choices.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
@@ -20,7 +19,7 @@ from skill.content import Content
 from skill.handlers import offers
 from skill.handlers.common import content, is_intent, reply
 from skill.services import SkillServices
-from skill.slots import raw_value, resolve
+from skill.slots import partial_match, raw_value, resolve
 
 OVERVIEW = "overview"
 Match = Literal["none", "exact", "partial", "unknown"]
@@ -60,38 +59,12 @@ class Choice:
     spoken: str | None = None
 
 
-def choices(words: Content, branch: str) -> dict[str, list[str]]:
-    """The slot value ids of a group and the words people use for them (the overview is no choice)."""
-    group: dict[str, Any] = words.get(f"topics.{branch}")
-    return {
-        value_id: list(node.get("synonyms", []))
-        for value_id, node in group.items()
-        if value_id != OVERVIEW and isinstance(node, dict)
-    }
-
-
-def _normal(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower().replace("_", " ")).strip()
-
-
-def partial_match(spoken: str, synonyms: dict[str, list[str]]) -> str | None:
-    """The one value whose name appears as whole words inside what was said ("magnesium pills")."""
-    padded = f" {_normal(spoken)} "
-    hits = {
-        value_id
-        for value_id, names in synonyms.items()
-        for name in (value_id, *names)
-        if _normal(name) and f" {_normal(name)} " in padded
-    }
-    return hits.pop() if len(hits) == 1 else None
-
-
 def pick(handler_input: HandlerInput, words: Content, question: Question) -> Choice:
     if question.slot is None:
         return Choice(question.branch, "exact")
     overview = f"{question.branch}.{OVERVIEW}"
     spoken = raw_value(handler_input, question.slot)
-    synonyms = choices(words, question.branch)
+    synonyms = words.synonyms(f"topics.{question.branch}")
     # Alexa's entity resolution first, then the exact words, then the words inside a longer phrase.
     value_id = resolve(handler_input, question.slot, synonyms)
     if value_id is not None:

@@ -44,13 +44,8 @@ DAY_SLOTS = ("days", "dayTwo")
 EVENING_KINDS = {"stretch"}
 
 
-def _synonyms(words: Content, branch: str) -> dict[str, list[str]]:
-    table: dict[str, Any] = words.get(branch)
-    return {key: list(value["synonyms"]) for key, value in table.items() if isinstance(value, dict)}
-
-
 def _kind(handler_input: HandlerInput, words: Content) -> str | None:
-    return resolve(handler_input, "kind", _synonyms(words, "reminders.kinds"))
+    return resolve(handler_input, "kind", words.synonyms("reminders.kinds"))
 
 
 def _evening(kind: str, at: time) -> time:
@@ -141,9 +136,8 @@ class SetReminderHandler(AbstractRequestHandler):
             return _ask(
                 handler_input, "time", "reminders.ask_time", "reminders.ask_time_reprompt", action=action
             )
-        day_ids = [
-            d for d in (resolve(handler_input, s, _synonyms(words, "reminders.days")) for s in DAY_SLOTS) if d
-        ]
+        day_synonyms = words.synonyms("reminders.days")
+        day_ids = [d for d in (resolve(handler_input, s, day_synonyms) for s in DAY_SLOTS) if d]
         days = day_mask(day_ids) or EVERY_DAY
 
         svc = services(handler_input)
