@@ -235,25 +235,33 @@ class ReminderService:
 
     def set_notifications_allowed(self, alexa_user_id: str, allowed: bool, at: datetime) -> bool:
         """Apply a permission event; returns False when a newer event was already applied."""
-        with self._sessions.begin() as session:
-            user = self._user(session, alexa_user_id)
-            if user.permission_changed_at is not None and at <= user.permission_changed_at:
-                return False
-            user.permission_changed_at = at
+
+        def apply(user: User) -> None:
             user.notifications_allowed = allowed
             if allowed:
                 user.delivery_blocked_reason = None
-            self._sync_paused(user)
-            return True
+
+        return self._apply_event(alexa_user_id, at, "permission_changed_at", apply)
 
     def set_subscription(self, alexa_user_id: str, subscribed: bool, at: datetime) -> bool:
-        """Apply a ProactiveSubscriptionChanged event; the newest timestamp wins."""
+        """Apply a ProactiveSubscriptionChanged event; returns False when a newer one was applied."""
+
+        def apply(user: User) -> None:
+            user.subscribed = subscribed
+
+        return self._apply_event(alexa_user_id, at, "subscription_changed_at", apply)
+
+    def _apply_event(
+        self, alexa_user_id: str, at: datetime, stamp: str, apply: Callable[[User], None]
+    ) -> bool:
+        """Events may arrive out of order: apply one only if it is newer than the last of its kind."""
         with self._sessions.begin() as session:
             user = self._user(session, alexa_user_id)
-            if user.subscription_changed_at is not None and at <= user.subscription_changed_at:
+            last: datetime | None = getattr(user, stamp)
+            if last is not None and at <= last:
                 return False
-            user.subscription_changed_at = at
-            user.subscribed = subscribed
+            setattr(user, stamp, at)
+            apply(user)
             self._sync_paused(user)
             return True
 
