@@ -33,16 +33,16 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
+GRANT_FORM = {
+    "grant_type": "client_credentials",
+    "client_id": CLIENT_ID,
+    "client_secret": CLIENT_SECRET,
+    "scope": "alexa::proactive_events",
+}
+
+
 def grant(http: httpx.Client, stub: AlexaApiStub) -> str:
-    reply = http.post(
-        stub.token_url,
-        data={
-            "grant_type": "client_credentials",
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "scope": "alexa::proactive_events",
-        },
-    )
+    reply = http.post(stub.token_url, data=GRANT_FORM)
     assert reply.status_code == 200, reply.text
     token: str = reply.json()["access_token"]
     return token
@@ -79,15 +79,7 @@ def post_event(
 
 
 def test_token_grant_shape_and_count(stub: AlexaApiStub, http: httpx.Client) -> None:
-    reply = http.post(
-        stub.token_url,
-        data={
-            "grant_type": "client_credentials",
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "scope": "alexa::proactive_events",
-        },
-    )
+    reply = http.post(stub.token_url, data=GRANT_FORM)
     assert reply.status_code == 200
     data = reply.json()
     assert data["access_token"]
@@ -126,14 +118,7 @@ def test_token_path_is_case_insensitive_and_body_may_be_unencoded(
 def test_token_errors(
     stub: AlexaApiStub, http: httpx.Client, fields: dict[str, str], status: int, error: str
 ) -> None:
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "scope": "alexa::proactive_events",
-        **fields,
-    }
-    reply = http.post(stub.token_url, data=form)
+    reply = http.post(stub.token_url, data={**GRANT_FORM, **fields})
     assert reply.status_code == status
     assert reply.json()["error"] == error
     assert stub.token_grants == 0
@@ -141,15 +126,7 @@ def test_token_errors(
 
 def test_short_expires_in_is_configurable(http: httpx.Client) -> None:
     with start_stub(CLIENT_ID, CLIENT_SECRET, expires_in=2) as stub:
-        reply = http.post(
-            stub.token_url,
-            data={
-                "grant_type": "client_credentials",
-                "client_id": CLIENT_ID,
-                "client_secret": CLIENT_SECRET,
-                "scope": "alexa::proactive_events",
-            },
-        )
+        reply = http.post(stub.token_url, data=GRANT_FORM)
         assert reply.json()["expires_in"] == 2
 
 
