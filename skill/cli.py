@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import threading
@@ -11,19 +10,16 @@ from typing import Any
 import click
 
 from scheduler.db import DEFAULT_DATABASE_URL
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+from scheduler.log_setup import configure_logging
 
 
 @click.group()
 def main() -> None:
     """Cramp Coach: an Alexa skill for nighttime leg cramps, and its reminders worker."""
-    _configure_logging()
+    try:
+        configure_logging()
+    except ValueError as exc:  # e.g. LOG_LEVEL=loud
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()
