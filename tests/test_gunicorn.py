@@ -148,3 +148,15 @@ def test_under_gunicorn_info_lines_are_kept_in_the_one_format(
 def _lines_with(log: Path, *words: str) -> list[str] | None:
     lines = log.read_text().splitlines()
     return lines if all(any(w in line for line in lines) for w in words) else None
+
+
+def test_the_checkouts_gunicorn_conf_is_the_packaged_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain `gunicorn` in a checkout reads ./gunicorn.conf.py: it must hold the same settings."""
+    monkeypatch.setenv("WEB_THREADS", "3")
+    packaged = settings(monkeypatch)
+    checkout = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    # The file imported the module for real; later run_module calls want it unimported.
+    sys.modules.pop("skill.gunicorn_conf", None)
+    names = set(packaged["__all__"])
+    assert {name: checkout[name] for name in names} == {name: packaged[name] for name in names}
+    assert checkout["threads"] == 3
