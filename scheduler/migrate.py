@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from alembic import command
@@ -9,15 +10,21 @@ from alembic.config import Config
 
 from scheduler.db import DEFAULT_DATABASE_URL, normalise_url
 
-# The migrations folder sits at the project root, beside the packages (installed editable).
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Also the script_location in alembic.ini, for developers running `alembic revision` by hand.
+MIGRATIONS_PACKAGE = "scheduler.migrations"
+
+
+def migrations_dir() -> Path:
+    """The installed migrations folder (Alembic needs a real directory, not a zip entry)."""
+    folder = files(MIGRATIONS_PACKAGE)
+    if not isinstance(folder, Path) or not (folder / "env.py").is_file():
+        raise RuntimeError(f"the migrations in {MIGRATIONS_PACKAGE} are not a folder on disk ({folder})")
+    return folder
 
 
 def alembic_config(url: str | None = None) -> Config:
-    if not MIGRATIONS_DIR.is_dir():
-        raise RuntimeError(f"migrations folder not found at {MIGRATIONS_DIR}; install the project editable")
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir()))
     # Alembic's config is an INI file underneath, so a literal % must be doubled.
     config.set_main_option("sqlalchemy.url", normalise_url(url or DEFAULT_DATABASE_URL).replace("%", "%%"))
     return config

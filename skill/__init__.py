@@ -24,6 +24,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. Configuration comes from the environment; ``test_config`` overrides it."""
     from skill.builder import build_skill
     from skill.endpoint import EXTENSION, bp
+    from skill.publishing.pages import bp as publishing_pages
     from skill.services import SkillServices
     from skill.verification import RequestVerifier
 
@@ -65,6 +66,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         "verifier": verifier,
     }
     app.register_blueprint(bp)
+    app.register_blueprint(publishing_pages)
     _register_errors(app)
     return app
 

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import click
 
 from scheduler.db import DEFAULT_DATABASE_URL
-
-
-def _configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+from scheduler.log_setup import configure_logging
 
 
 @click.group()
 def main() -> None:
     """Cramp Coach: an Alexa skill for nighttime leg cramps, and its reminders worker."""
-    _configure_logging()
+    try:
+        configure_logging()
+    except ValueError as exc:  # e.g. LOG_LEVEL=loud
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()
@@ -68,6 +65,31 @@ def _redact(url: str) -> str:
     from scheduler.db import normalise_url
 
     return make_url(normalise_url(url)).render_as_string(hide_password=True)
+
+
+@main.command("skill-package")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--endpoint", required=True, metavar="URL", help="The public https URL Alexa posts to, ending in /alexa."
+)
+@click.option(
+    "--certificate",
+    type=click.Choice(["Trusted", "Wildcard", "SelfSigned"]),
+    default="Trusted",
+    show_default=True,
+    help="The kind of TLS certificate the endpoint presents.",
+)
+def skill_package(out: Path, endpoint: str, certificate: str) -> None:
+    """Write the ASK CLI project for ENDPOINT into OUT (then: cd OUT && ask deploy)."""
+    from skill.publishing.skill_package import write_skill_package
+
+    try:
+        written = write_skill_package(out, endpoint, certificate)
+    except ValueError as exc:  # a bad endpoint, or listing and models that disagree
+        raise click.ClickException(str(exc)) from exc
+    for path in written:
+        click.echo(str(path))
+    click.echo(f"next: cd {out} && ask deploy", err=True)
 
 
 @main.command()

@@ -384,41 +384,6 @@ def test_committed_models_are_what_build_py_writes() -> None:
         )
 
 
-# --- The skill manifest -------------------------------------------------------------------------
-
-
-def test_skill_manifest() -> None:
-    manifest = json.loads((MODELS_DIR / "skill.json").read_text(encoding="utf-8"))["manifest"]
-    model_locales = {p.stem for p in MODELS_DIR.glob("*.json") if p.name != "skill.json"}
-    assert model_locales == set(LOCALES)
-    publishing = manifest["publishingInformation"]
-    assert set(publishing["locales"]) == model_locales
-    for locale, info in publishing["locales"].items():
-        assert info["name"] == "Cramp Coach", locale
-        assert info["summary"] and info["description"], locale
-        for phrase in info["examplePhrases"]:
-            assert phrase.startswith("Alexa, ") and INVOCATION_NAME in phrase, phrase
-    assert set(manifest["privacyAndCompliance"]["locales"]) == model_locales
-
-    custom = manifest["apis"]["custom"]
-    assert custom["endpoint"]["uri"].startswith("https://") and custom["endpoint"]["uri"].endswith("/alexa")
-    assert custom["endpoint"]["sslCertificateType"] in {"Trusted", "Wildcard", "SelfSigned"}
-    assert {"type": "CAN_FULFILL_INTENT_REQUEST"} in custom["interfaces"]
-
-    permissions = {p["name"] for p in manifest["permissions"]}
-    assert permissions == {"alexa::devices:all:notifications:write"}
-
-    events = manifest["events"]
-    assert events["endpoint"]["uri"].startswith("https://")
-    assert {s["eventName"] for s in events["subscriptions"]} == {
-        "SKILL_DISABLED",
-        "SKILL_PERMISSION_ACCEPTED",
-        "SKILL_PERMISSION_CHANGED",
-        "SKILL_PROACTIVE_SUBSCRIPTION_CHANGED",
-    }
-    assert {"eventName": "AMAZON.MessageAlert.Activated"} in events["publications"]
-
-
 # --- Every model intent has a handler; every handler's intent is in every model ---------------------
 
 
