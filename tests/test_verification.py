@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,6 @@ from cryptography.x509 import verification as x509v
 
 from skill import verification
 from skill.verification import (
-    HttpFetcher,
     RequestVerifier,
     VerificationError,
     check_cert_url,
