@@ -221,15 +221,15 @@ class HttpFetcher:
         connection = _Connection(
             parts.hostname or "",
             parts.port or (443 if secure else 80),
-            # The connect itself cannot be shut down from outside, so it gets no more than the deadline.
-            timeout=min(self._socket_timeout, self._deadline),
+            # The TCP connect cannot be shut down from outside, so it gets no more than the deadline.
+            connect_timeout=min(self._socket_timeout, self._deadline),
+            socket_timeout=self._socket_timeout,
             tls=tls,
             watchdog=watchdog,
         )
         try:
             connection.connect()
             watchdog.check()
-            connection.sock.settimeout(self._socket_timeout)
             # No redirects: http.client never follows them, and anything but 200 is a refusal.
             connection.request("GET", parts.path or "/", headers={"Accept": "*/*", "Connection": "close"})
             response = connection.getresponse()
@@ -301,14 +301,24 @@ class _Connection(http.client.HTTPConnection):
     """
 
     def __init__(
-        self, host: str, port: int, *, timeout: float, tls: ssl.SSLContext | None, watchdog: _Watchdog
+        self,
+        host: str,
+        port: int,
+        *,
+        connect_timeout: float,
+        socket_timeout: float,
+        tls: ssl.SSLContext | None,
+        watchdog: _Watchdog,
     ) -> None:
-        super().__init__(host, port, timeout=timeout)
+        super().__init__(host, port, timeout=connect_timeout)
+        self._socket_timeout = socket_timeout
         self._tls = tls
         self._watchdog = watchdog
 
     def connect(self) -> None:
         super().connect()
+        # From here on the watchdog holds the socket, so the deadline bounds every operation.
+        self.sock.settimeout(self._socket_timeout)
         self._watchdog.hold(self.sock)
         if self._tls is not None:
             self.sock = self._tls.wrap_socket(
