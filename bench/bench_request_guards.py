@@ -2,7 +2,8 @@
 
     python bench/bench_request_guards.py [--calls 20000] [--rounds 5] [--tiny]
 
-* ``json.loads`` (baseline): the parse the endpoint did before, on a launch envelope as the tests build it (under 1 KB);
+* ``json.loads`` (baseline): the parse the endpoint did before, on a launch envelope as the
+  tests build it (under 1 KB);
 * ``json_body.parse``: the bounded parse (bracket count, number hooks) on the same body;
 * ``json_body.parse``, many brackets: an envelope with more than 64 brackets, so the string-aware
   depth scan runs too;

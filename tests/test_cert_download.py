@@ -42,22 +42,29 @@ def _read_request_head(conn: socket.socket) -> None:
         data += chunk
 
 
-@pytest.fixture
-def serve() -> Iterator[Callable[[Behaviour], str]]:
+def _servers(
+    handler: type[socketserver.BaseRequestHandler], base: str
+) -> Iterator[Callable[[Behaviour], str]]:
+    """Start servers on 127.0.0.1 that run a behaviour per connection; yields ``start``."""
     servers: list[socketserver.ThreadingTCPServer] = []
 
     def start(behaviour: Behaviour) -> str:
-        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Handler)
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
         server.behaviour = behaviour  # type: ignore[attr-defined]
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/echo.api/cert.pem"
+        return f"{base}:{server.server_address[1]}/echo.api/cert.pem"
 
     yield start
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Behaviour], str]]:
+    yield from _servers(_Handler, "http://127.0.0.1")
 
 
 def reply(status: str, body: bytes, headers: str = "") -> Behaviour:
@@ -209,20 +216,7 @@ class _TlsHandler(_Handler):
 
 @pytest.fixture
 def serve_tls() -> Iterator[Callable[[Behaviour], str]]:
-    servers: list[socketserver.ThreadingTCPServer] = []
-
-    def start(behaviour: Behaviour) -> str:
-        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _TlsHandler)
-        server.daemon_threads = True
-        server.behaviour = behaviour  # type: ignore[attr-defined]
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        servers.append(server)
-        return f"https://localhost:{server.server_address[1]}/echo.api/cert.pem"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    yield from _servers(_TlsHandler, "https://localhost")
 
 
 def after_request(behaviour: Behaviour) -> Behaviour:
