@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -38,15 +41,37 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets the web process read while the worker writes; foreign keys make deletes cascade;
-    # busy_timeout turns short lock waits into waits rather than "database is locked" errors.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a caller waits on the database before it gets an error instead.
+
+    ``statement`` is PostgreSQL's ``statement_timeout`` and ``lock_timeout``, and SQLite's busy
+    timeout (how long a write waits for another writer's lock). The defaults suit the worker and
+    the tools; the skill passes short ones, because Alexa waits only 8 seconds for an answer.
+    """
+
+    connect: float = 5.0
+    statement: float | None = None
+    pool: float = 30.0
+
+
+SQLITE_BUSY_DEFAULT_S = 5.0
+# libpq counts its connect timeout in whole seconds and treats anything under 2 as 2.
+_LIBPQ_MIN_CONNECT_S = 2
+
+
+def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets the web process read while the worker writes; foreign keys make deletes cascade;
+        # busy_timeout turns short lock waits into waits rather than "database is locked" errors.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
 
 
 def normalise_url(url: str) -> str:
@@ -58,16 +83,33 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+def _postgres_options(url: str, statement_s: float) -> str:
+    """The URL's own ``options`` (e.g. a search_path) with the statement and lock timeouts added."""
+    existing = make_url(url).query.get("options") or ""
+    if not isinstance(existing, str):
+        existing = " ".join(existing)
+    ms = max(1, round(statement_s * 1000))
+    return f"{existing} -c statement_timeout={ms} -c lock_timeout={ms}".strip()
+
+
+def make_engine(url: str | None = None, *, timeouts: Timeouts | None = None, **kwargs: Any) -> Engine:
     url = normalise_url(url or DEFAULT_DATABASE_URL)
+    limits = timeouts or Timeouts()
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 5})
+        busy = SQLITE_BUSY_DEFAULT_S if limits.statement is None else limits.statement
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": busy})
+        if make_url(url).database not in (None, "", ":memory:"):
+            kwargs.setdefault("pool_timeout", limits.pool)  # in-memory databases use a pool without one
         engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(round(busy * 1000)))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("connect_args", {"connect_timeout": 5})
+    kwargs.setdefault("pool_timeout", limits.pool)
+    connect_args: dict[str, Any] = {"connect_timeout": max(_LIBPQ_MIN_CONNECT_S, math.ceil(limits.connect))}
+    if limits.statement is not None:
+        connect_args["options"] = _postgres_options(url, limits.statement)
+    kwargs.setdefault("connect_args", connect_args)
     return create_engine(url, **kwargs)
 
 

@@ -25,6 +25,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from skill.builder import build_skill
     from skill.endpoint import EXTENSION, bp
     from skill.publishing.pages import bp as publishing_pages
+    from skill.replay import ReplayGuard
     from skill.services import SkillServices
     from skill.verification import RequestVerifier
 
@@ -35,11 +36,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     clock: Callable[[], datetime] = overrides.get("CLOCK", utcnow)
 
     app = Flask(__name__)
-    # Werkzeug refuses bigger bodies (including chunked ones) with 413 before we read them.
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # One byte past the limit: see skill.endpoint.read_body for why.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.config["TESTING"] = bool(overrides.get("TESTING", False))
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, timeouts=settings.database_timeouts)
     sessions = make_session_factory(engine)
     reminders = overrides.get("REMINDER_SERVICE") or ReminderService(sessions, clock=clock)
     services = SkillServices(settings, engine, sessions, reminders, clock)
@@ -64,6 +65,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         "services": services,
         "skill": build_skill(services),
         "verifier": verifier,
+        "replays": ReplayGuard(settings.replay_cache_size),
     }
     app.register_blueprint(bp)
     app.register_blueprint(publishing_pages)

@@ -10,6 +10,9 @@ from ask_sdk_core.exceptions import ApiClientException
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model.services import ServiceException
 
+from scheduler.logs import safe
+from skill.errors import describe
+
 log = logging.getLogger(__name__)
 
 NOTIFICATIONS_SCOPE = "alexa::devices:all:notifications:write"
@@ -46,7 +49,7 @@ def device_time_zone(handler_input: HandlerInput) -> str | None:
     try:
         zone = handler_input.service_client_factory.get_ups_service().get_system_time_zone(device_id)
     except (ServiceException, ApiClientException, ValueError) as exc:
-        log.warning("Settings API time zone lookup failed: %s", exc)
+        log.warning("Settings API time zone lookup failed: %s", describe(exc))
         return None
     if not isinstance(zone, str):
         log.warning("Settings API returned no time zone")
@@ -54,6 +57,6 @@ def device_time_zone(handler_input: HandlerInput) -> str | None:
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        log.warning("Settings API returned an unknown time zone %r", zone)
+        log.warning("Settings API returned an unknown time zone %s", safe(zone))
         return None
     return zone

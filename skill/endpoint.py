@@ -1,8 +1,12 @@
-"""The /alexa view (size limit -> parse -> verify -> invoke -> respond) and /healthz."""
+"""The /alexa view (size limit -> parse -> verify -> replay check -> invoke -> respond) and /healthz.
+
+Every way a request can fail has one answer and one log line: a 400 (413 for size) with a short
+fixed reason for anything malformed, forged, stale or replayed; a 503 only when a skill event could
+not be stored; never a 500, and never speech where Alexa expects silence.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -13,18 +17,36 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from skill.errors import EventNotStored
+from scheduler.logs import safe
+from skill import json_body
+from skill.errors import EventNotStored, EventRefused, describe, stack
+from skill.handlers.events import event_problem
+from skill.replay import ReplayGuard
+from skill.request_kinds import is_event, may_speak
 from skill.services import SkillServices
-from skill.verification import RequestVerifier, VerificationError, check_skill_id, check_timestamp
+from skill.verification import (
+    RequestVerifier,
+    VerificationError,
+    check_skill_id,
+    check_timestamp,
+    tolerance_s,
+)
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("alexa", __name__)
 
 EXTENSION = "cramp_coach"
+UNKNOWN_ID = "<unknown>"
+# Alexa's own empty answer: no speech, nothing to render (events, CanFulfill errors, SessionEnded...).
+SILENT_ENVELOPE: dict[str, Any] = {"version": "1.0", "response": {}}
 
 
-def _bad_request(reason: str, status: int = 400) -> tuple[Response, int]:
+def _refuse(
+    reason: str, request_id: str = UNKNOWN_ID, status: int = 400, detail: str = ""
+) -> tuple[Response, int]:
+    """The client gets ``reason`` (fixed words); the log line adds ``detail`` for the operator."""
+    log.warning("refused request %s: %s%s", safe(request_id), safe(reason), f" ({detail})" if detail else "")
     return jsonify({"error": reason}), status
 
 
@@ -33,57 +55,84 @@ def _services() -> SkillServices:
     return services
 
 
+def read_body(limit: int) -> bytes | None:
+    """The request body, or None when it is over ``limit`` bytes.
+
+    The app's MAX_CONTENT_LENGTH is one byte past the limit: Werkzeug refuses a longer declared
+    Content-Length itself, but stops reading a chunked body at MAX_CONTENT_LENGTH without an error,
+    so the one extra byte is what shows that a chunked body was too long.
+    """
+    try:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return None
+    return None if len(body) > limit else body
+
+
 @bp.post("/alexa")
 def alexa() -> Any:
     ext = current_app.extensions[EXTENSION]
     services: SkillServices = ext["services"]
     skill: CustomSkill = ext["skill"]
     verifier: RequestVerifier | None = ext["verifier"]
+    replays: ReplayGuard = ext["replays"]
 
+    body = read_body(services.settings.max_body_bytes)
+    if body is None:
+        return _refuse(f"request body too large (over {services.settings.max_body_bytes} bytes)", status=413)
     try:
-        body = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        log.warning("refused request: body over %d bytes", services.settings.max_body_bytes)
-        return _bad_request("request body too large", 413)
-
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        log.warning("refused request: body is not JSON")
-        return _bad_request("body is not valid JSON")
+        payload = json_body.parse(body)
+    except json_body.BodyError as exc:
+        return _refuse(exc.reason)
     problem = _shape_problem(payload)
     if problem:
-        log.warning("refused request: %s", problem)
-        return _bad_request(problem)
+        return _refuse(problem, _request_id(payload))
+    request_id: str = payload["request"]["requestId"]
+    request_type: str = payload["request"]["type"]
 
+    now = services.clock()
     try:
         if verifier is not None:
             verifier.verify(request.headers, body, payload)
         else:
             # Signature checks are off for local simulators; the cheap checks still apply.
-            check_timestamp(payload, services.clock())
+            check_timestamp(payload, now)
             check_skill_id(payload, services.settings.skill_id)
     except VerificationError as exc:
-        log.warning("refused request %s: %s", _request_id(payload), exc.reason)
-        return _bad_request(exc.reason)
+        return _refuse(exc.reason, request_id)
+    if not replays.claim(request_id, now, tolerance_s(request_type)):
+        return _refuse("request already received", request_id)
 
     try:
         envelope = skill.serializer.deserialize(payload=body.decode("utf-8"), obj_type=RequestEnvelope)
     except Exception as exc:  # the SDK raises several types for a body it cannot map
-        log.warning("refused request %s: cannot deserialize: %s", _request_id(payload), exc)
-        return _bad_request("request envelope could not be read")
+        # Its messages quote the whole body, access token included: only the class is logged.
+        return _refuse("request envelope could not be read", request_id, detail=describe(exc, excerpt=False))
 
-    # Handler errors are turned into a spoken apology by the skill's exception handler; this guard
-    # catches what happens outside handlers (interceptors, serialisation) so Alexa never gets a 500.
+    # Handler errors become a spoken apology (or silence) in the skill's exception handlers; this
+    # guard catches what happens outside them (interceptors, serialisation), so Alexa never gets a 500.
     try:
         response_envelope = skill.invoke(request_envelope=envelope, context=None)
         serialized = skill.serializer.serialize(response_envelope)
     except EventNotStored as exc:
-        # Not a bad request: our storage failed. Alexa redelivers events that get an error.
-        log.error("event %s not stored, asking Alexa to redeliver: %s", _request_id(payload), exc)
+        # Not a bad request: our storage failed. Alexa redelivers events that get an error, and the
+        # redelivery must not be taken for a replay.
+        replays.release(request_id)
+        log.error("event %s not stored, asking Alexa to redeliver: %s", safe(request_id), exc)
         return jsonify({"error": "event not stored, please retry"}), 503
-    except Exception:
-        log.exception("skill failed outside its handlers for request %s", _request_id(payload))
+    except EventRefused as exc:
+        return _refuse(exc.reason, request_id)
+    except Exception as exc:
+        log.error(
+            "skill failed outside its handlers for request %s: %s\n%s",
+            safe(request_id),
+            describe(exc),
+            stack(exc),
+        )
+        if is_event(request_type):
+            return _refuse("event could not be processed", request_id)
+        if not may_speak(request_type, isinstance(payload.get("session"), dict)):
+            return jsonify(SILENT_ENVELOPE), 200
         return jsonify(_apology_envelope()), 200
     return jsonify(serialized)
 
@@ -99,6 +148,14 @@ def _shape_problem(payload: Any) -> str | None:
             return f"request envelope has no request.{key}"
     if not isinstance(payload.get("version"), str):
         return "request envelope has no version"
+    # Alexa sends context.System with every request; the SDK reads it before any handler runs.
+    context = payload.get("context")
+    if not isinstance(context, dict) or not isinstance(context.get("System"), dict):
+        return "request envelope has no context.System object"
+    if "session" in payload and not isinstance(payload["session"], dict | None):
+        return "request envelope session is not an object"
+    if is_event(req["type"]):
+        return event_problem(payload)
     return None
 
 
@@ -106,7 +163,7 @@ def _request_id(payload: Any) -> str:
     try:
         return str(payload["request"]["requestId"])
     except (KeyError, TypeError):
-        return "<unknown>"
+        return UNKNOWN_ID
 
 
 def _apology_envelope() -> dict[str, Any]:

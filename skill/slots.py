@@ -10,6 +10,9 @@ from ask_sdk_model import Slot
 
 # AMAZON.TIME sends these for "morning", "afternoon", "evening", "night": too vague to schedule.
 VAGUE_TIMES = {"MO", "AF", "EV", "NI"}
+# Far past anything Alexa hears in one slot; two day slots together still fit the reminder's
+# 200-character `spoken` column.
+MAX_SLOT_CHARS = 80
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?$")
 
 
@@ -21,9 +24,16 @@ def slot(handler_input: HandlerInput, name: str) -> Slot | None:
 
 
 def raw_value(handler_input: HandlerInput, name: str) -> str | None:
+    """What the user said for a slot, cut to MAX_SLOT_CHARS (it may be read back to them)."""
     found = slot(handler_input, name)
     value = getattr(found, "value", None)
-    return str(value).strip() if value else None
+    if not value:
+        return None
+    text = str(value).strip()
+    if len(text) > MAX_SLOT_CHARS:
+        # Cut at a word boundary, so what is echoed stays words.
+        text = text[:MAX_SLOT_CHARS].rsplit(" ", 1)[0].strip()
+    return text or None
 
 
 def resolved_id(handler_input: HandlerInput, name: str) -> str | None:

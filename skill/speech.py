@@ -8,16 +8,25 @@ from xml.sax.saxutils import escape as _xml_escape
 
 # Alexa refuses a <break> longer than 10 s, so longer holds are built from several.
 MAX_BREAK_SECONDS = 10
+# Alexa refuses outputSpeech longer than this (the whole <speak> document).
+MAX_SPEECH_CHARS = 8000
 # A comfortable speaking rate for Alexa's voice, used to keep first answers short.
 WORDS_PER_SECOND = 2.5
 
 _TAG = re.compile(r"<[^>]+>")
+# What XML 1.0 does not allow in a document at all (C0 controls but tab, CR and LF; surrogates;
+# U+FFFE and U+FFFF): escaping cannot make these well-formed, so they are dropped.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _BREAK = re.compile(r'<break\s+time="(\d+(?:\.\d+)?)(ms|s)"\s*/>')
 
 
+class SpeechTooLong(ValueError):
+    """A <speak> document past Alexa's limit; the skill's error handler apologises instead."""
+
+
 def escape(text: str) -> str:
-    """Escape text for SSML (the five XML specials)."""
-    return _xml_escape(text, {'"': "&quot;", "'": "&apos;"})
+    """Text made safe for SSML: characters XML forbids dropped, the five XML specials escaped."""
+    return _xml_escape(_NOT_XML.sub("", text), {'"': "&quot;", "'": "&apos;"})
 
 
 def pause(seconds: float) -> str:
@@ -56,7 +65,10 @@ def _fmt(value: float) -> str:
 def speak(*fragments: str) -> str:
     """Join SSML fragments (already escaped) into one <speak> document."""
     body = " ".join(f.strip() for f in fragments if f and f.strip())
-    return f"<speak>{body}</speak>"
+    document = f"<speak>{body}</speak>"
+    if len(document) > MAX_SPEECH_CHARS:
+        raise SpeechTooLong(f"speech of {len(document)} characters, over Alexa's {MAX_SPEECH_CHARS}")
+    return document
 
 
 def plain(ssml: str) -> str:

@@ -13,27 +13,32 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
+import http.client
 import posixpath
 import re
+import socket
+import ssl
 import threading
-import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 import certifi
-import requests
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification as x509v
+
+from scheduler.urls import require_https_or_loopback
+from skill.request_kinds import is_event
 
 __all__ = [
     "CERT_URL_HEADER",
@@ -46,6 +51,7 @@ __all__ = [
     "check_cert_url",
     "check_skill_id",
     "check_timestamp",
+    "tolerance_s",
 ]
 
 CERT_URL_HEADER = "SignatureCertChainUrl"
@@ -56,13 +62,19 @@ TIMESTAMP_TOLERANCE_S = 150.0
 # Skill events (enable/disable, permission changes, ...) may be redelivered by
 # Amazon for a while, so they carry older timestamps legitimately.
 SKILL_EVENT_TOLERANCE_S = 3600.0
-SKILL_EVENT_PREFIX = "AlexaSkillEvent."
+
+CERT_HOST = "s3.amazonaws.com"
+CERT_PATH_PREFIX = "/echo.api/"
 
 MAX_CERT_BYTES = 64 * 1024
-FETCH_TIMEOUT_S = (3.0, 3.0)  # (connect, read) for requests
-# The read timeout applies per socket read; this bounds a slow-drip download.
-FETCH_DEADLINE_S = 10.0
+# Each connect, send and receive gives up after this long...
+FETCH_SOCKET_TIMEOUT_S = 3.0
+# ...and the whole download, however the bytes trickle in, after this (Alexa waits 8 s in all).
+FETCH_DEADLINE_S = 5.0
 MAX_CACHED_CHAINS = 64
+# A URL whose chain could not be had is refused without a new download for this long.
+FAILURE_CACHE_S = 5.0
+MAX_CACHED_FAILURES = 256
 
 
 class VerificationError(Exception):
@@ -124,18 +136,24 @@ def check_timestamp(payload: Mapping[str, Any], now: datetime) -> None:
     if stamp.tzinfo is None:
         # Alexa always sends an explicit offset ("Z"); a naive time is ambiguous.
         raise VerificationError("request timestamp has no timezone")
-    request_type = _get_path(payload, "request", "type")
-    tolerance = (
-        SKILL_EVENT_TOLERANCE_S
-        if isinstance(request_type, str) and request_type.startswith(SKILL_EVENT_PREFIX)
-        else TIMESTAMP_TOLERANCE_S
-    )
-    if abs((now - stamp).total_seconds()) > tolerance:
+    if abs((now - stamp).total_seconds()) > tolerance_s(_get_path(payload, "request", "type")):
         raise VerificationError("request timestamp too far from current time")
 
 
-def check_cert_url(url: str) -> None:
-    """Apply Amazon's rules to the ``SignatureCertChainUrl`` value."""
+def tolerance_s(request_type: object) -> float:
+    """How far a request's timestamp may be from now: 150 s, or one hour for ``AlexaSkillEvent.*``."""
+    if isinstance(request_type, str) and is_event(request_type):
+        return SKILL_EVENT_TOLERANCE_S
+    return TIMESTAMP_TOLERANCE_S
+
+
+def check_cert_url(url: str) -> str:
+    """Apply Amazon's rules to the ``SignatureCertChainUrl`` value; return the URL to download.
+
+    The path rule is applied to the percent-decoded, normalised path (``/echo.api/%2e%2e/x`` is
+    ``/x``), and the URL returned is rebuilt from the parts that were checked, so the download asks
+    for exactly what was checked, whatever the client or the server would make of the original.
+    """
     try:
         parts = urlsplit(url)
         port = parts.port  # raises ValueError for a non-numeric/out-of-range port
@@ -146,13 +164,23 @@ def check_cert_url(url: str) -> None:
     # Userinfo is never legitimate here and makes the "host" easy to misread.
     if parts.username is not None or parts.password is not None:
         raise VerificationError("certificate URL must not contain credentials")
-    if (parts.hostname or "") != "s3.amazonaws.com":  # .hostname is already lower-cased
-        raise VerificationError("certificate URL host must be s3.amazonaws.com")
+    if (parts.hostname or "") != CERT_HOST:  # .hostname is already lower-cased
+        raise VerificationError(f"certificate URL host must be {CERT_HOST}")
     if port is not None and port != 443:
         raise VerificationError("certificate URL port must be 443")
+    if parts.query or parts.fragment:
+        raise VerificationError("certificate URL must not have a query or fragment")
+    try:
+        path = unquote_to_bytes(parts.path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise VerificationError("certificate URL path is malformed") from None
+    if not path.isprintable() or "\\" in path:
+        raise VerificationError("certificate URL path is malformed")
     # normpath resolves "/echo.api/../x" so traversal out of the prefix is caught.
-    if not posixpath.normpath(parts.path).startswith("/echo.api/"):
-        raise VerificationError("certificate URL path must be under /echo.api/")
+    path = posixpath.normpath(path)
+    if not path.startswith(CERT_PATH_PREFIX):
+        raise VerificationError(f"certificate URL path must be under {CERT_PATH_PREFIX}")
+    return f"https://{CERT_HOST}{quote(path, safe='/')}"
 
 
 # --------------------------------------------------------------------------
@@ -161,42 +189,143 @@ def check_cert_url(url: str) -> None:
 
 
 class HttpFetcher:
-    """Default certificate downloader: timeouts, no redirects, size cap.
+    """Default certificate downloader: a wall-clock deadline, no redirects, a size cap.
 
-    ``session`` is injectable so tests can exercise the limits offline.
+    Built on ``http.client`` because no HTTP client library bounds a whole download: their
+    timeouts apply to each socket operation, so a server that drips a byte at a time holds the
+    request for as long as it likes. Here a timer shuts the socket down when the deadline passes,
+    which ends any handshake or read in progress.
     """
 
     def __init__(
         self,
         *,
-        session: requests.Session | None = None,
         max_bytes: int = MAX_CERT_BYTES,
-        timeout: tuple[float, float] = FETCH_TIMEOUT_S,
+        socket_timeout: float = FETCH_SOCKET_TIMEOUT_S,
         deadline: float = FETCH_DEADLINE_S,
+        context: ssl.SSLContext | None = None,
     ) -> None:
-        self._session = session
         self._max_bytes = max_bytes
-        self._timeout = timeout
+        self._socket_timeout = socket_timeout
         self._deadline = deadline
+        self._context = context
 
     def __call__(self, url: str) -> bytes:
-        getter = self._session.get if self._session is not None else requests.get
-        started = time.monotonic()
-        # No redirects: the URL we checked is the URL we fetch.
-        with getter(url, timeout=self._timeout, stream=True, allow_redirects=False) as resp:
-            if resp.status_code != 200:
+        try:
+            parts = urlsplit(require_https_or_loopback(url))
+        except ValueError:
+            raise VerificationError("certificate URL is malformed") from None
+        secure = parts.scheme == "https"
+        tls = (self._context or ssl.create_default_context(cafile=certifi.where())) if secure else None
+        watchdog = _Watchdog(self._deadline)
+        connection = _Connection(
+            parts.hostname or "",
+            parts.port or (443 if secure else 80),
+            # The TCP connect cannot be shut down from outside, so it gets no more than the deadline.
+            connect_timeout=min(self._socket_timeout, self._deadline),
+            socket_timeout=self._socket_timeout,
+            tls=tls,
+            watchdog=watchdog,
+        )
+        try:
+            connection.connect()
+            watchdog.check()
+            # No redirects: http.client never follows them, and anything but 200 is a refusal.
+            connection.request("GET", parts.path or "/", headers={"Accept": "*/*", "Connection": "close"})
+            response = connection.getresponse()
+            if response.status != 200:
                 raise VerificationError("certificate download failed")
-            declared = resp.headers.get("Content-Length")
+            declared = response.getheader("Content-Length")
             if declared is not None and declared.isdigit() and int(declared) > self._max_bytes:
                 raise VerificationError("certificate download too large")
             data = bytearray()
-            for chunk in resp.iter_content(chunk_size=8192):
+            while chunk := response.read(8192):
                 data += chunk
                 if len(data) > self._max_bytes:
                     raise VerificationError("certificate download too large")
-                if time.monotonic() - started > self._deadline:
-                    raise VerificationError("certificate download too slow")
+            # A shut-down socket can look like the clean end of a body without a length.
+            watchdog.check()
             return bytes(data)
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            watchdog.check()
+            raise VerificationError("certificate download failed") from exc
+        finally:
+            watchdog.cancel()
+            connection.close()
+
+
+class _Watchdog:
+    """Shuts the download's socket down once ``deadline`` seconds have passed."""
+
+    def __init__(self, deadline: float) -> None:
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self.expired = False
+        self._timer = threading.Timer(deadline, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def hold(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sock = sock
+            if self.expired:
+                self._shutdown()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._sock is not None:
+            # The plain socket's shutdown, not close (which leaves a blocked recv blocked) nor
+            # SSLSocket.shutdown (which unwraps TLS under the reading thread's feet).
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
+
+    def check(self) -> None:
+        if self.expired:
+            raise VerificationError("certificate download too slow")
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+class _Connection(http.client.HTTPConnection):
+    """An HTTP(S) connection that shows each socket it makes to the watchdog before using it.
+
+    ``HTTPSConnection`` cannot: its TLS handshake runs inside ``wrap_socket`` on a socket that
+    nobody else holds yet, so a server that never answers the handshake could not be cut off.
+    The socket is also kept past ``Connection: close``, when http.client drops its own reference
+    while the response goes on reading from it.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        connect_timeout: float,
+        socket_timeout: float,
+        tls: ssl.SSLContext | None,
+        watchdog: _Watchdog,
+    ) -> None:
+        super().__init__(host, port, timeout=connect_timeout)
+        self._socket_timeout = socket_timeout
+        self._tls = tls
+        self._watchdog = watchdog
+
+    def connect(self) -> None:
+        super().connect()
+        # From here on the watchdog holds the socket, so the deadline bounds every operation.
+        self.sock.settimeout(self._socket_timeout)
+        self._watchdog.hold(self.sock)
+        if self._tls is not None:
+            self.sock = self._tls.wrap_socket(
+                self.sock, server_hostname=self.host, do_handshake_on_connect=False
+            )
+            self._watchdog.hold(self.sock)
+            self.sock.do_handshake()
 
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
@@ -260,6 +389,26 @@ def _header(headers: Mapping[str, str] | HeaderSource, name: str) -> str | None:
     return None
 
 
+class _Flight:
+    """One certificate download in progress, and its outcome for everyone waiting on it."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._chain: _TrustedChain | None = None
+        self._reason = "certificate download failed"
+
+    def finish(self, chain: _TrustedChain | None, reason: str) -> None:
+        self._chain, self._reason = chain, reason
+        self._done.set()
+
+    def wait(self, timeout: float) -> _TrustedChain:
+        if not self._done.wait(timeout):
+            raise VerificationError("certificate download too slow")
+        if self._chain is None:
+            raise VerificationError(self._reason)
+        return self._chain
+
+
 class RequestVerifier:
     """Verifies Alexa requests; one instance is meant to be shared (thread-safe)."""
 
@@ -279,6 +428,10 @@ class RequestVerifier:
         self._lock = threading.Lock()
         # URL -> validated chain, in LRU order; bounded so hostile URLs can't grow it.
         self._cache: OrderedDict[str, _TrustedChain] = OrderedDict()
+        # URL -> (refused until, reason): a bad URL costs one download per FAILURE_CACHE_S.
+        self._failures: OrderedDict[str, tuple[datetime, str]] = OrderedDict()
+        # URL -> the download in progress, which concurrent requests for that URL wait for.
+        self._inflight: dict[str, _Flight] = {}
 
     def verify(
         self, headers: Mapping[str, str] | HeaderSource, body: bytes, payload: Mapping[str, Any]
@@ -290,8 +443,7 @@ class RequestVerifier:
         sig_b64 = _header(headers, SIGNATURE_HEADER)
         if not sig_b64:
             raise VerificationError(f"missing {SIGNATURE_HEADER} header")
-        cert_url = cert_url.strip()
-        check_cert_url(cert_url)
+        fetch_url = check_cert_url(cert_url.strip())
         try:
             signature = base64.b64decode(sig_b64.strip(), validate=True)
         except (binascii.Error, ValueError):
@@ -304,7 +456,7 @@ class RequestVerifier:
         check_timestamp(payload, now)
         check_skill_id(payload, self._skill_id)
 
-        chain = self._trusted_chain(cert_url, now)
+        chain = self._trusted_chain(fetch_url, now)
         try:
             chain.public_key.verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:
@@ -320,15 +472,51 @@ class RequestVerifier:
                     self._cache.move_to_end(url)
                     return cached
                 del self._cache[url]
-        # Download and validate outside the lock; two concurrent misses for the
-        # same URL just both validate, which is harmless.
-        chain = self._load_chain(url, now)
-        with self._lock:
-            self._cache[url] = chain
-            self._cache.move_to_end(url)
-            while len(self._cache) > MAX_CACHED_CHAINS:
-                self._cache.popitem(last=False)
+            failed = self._failures.get(url)
+            if failed is not None:
+                until, reason = failed
+                if now < until:
+                    raise VerificationError(reason)
+                del self._failures[url]
+            flight = self._inflight.get(url)
+            leading = flight is None
+            if flight is None:
+                flight = self._inflight[url] = _Flight()
+        if not leading:
+            return flight.wait(FETCH_DEADLINE_S + 1.0)
+        # One download per URL at a time, outside the lock; the others wait for its outcome.
+        try:
+            chain = self._load_chain(url, now)
+        except VerificationError as exc:
+            self._settle(url, flight, failure=(now + timedelta(seconds=FAILURE_CACHE_S), exc.reason))
+            raise
+        except BaseException:
+            self._settle(url, flight, failure=None)
+            raise
+        self._settle(url, flight, chain=chain)
         return chain
+
+    def _settle(
+        self,
+        url: str,
+        flight: _Flight,
+        *,
+        chain: _TrustedChain | None = None,
+        failure: tuple[datetime, str] | None = None,
+    ) -> None:
+        with self._lock:
+            self._inflight.pop(url, None)
+            if chain is not None:
+                self._cache[url] = chain
+                self._cache.move_to_end(url)
+                while len(self._cache) > MAX_CACHED_CHAINS:
+                    self._cache.popitem(last=False)
+            elif failure is not None:
+                self._failures[url] = failure
+                self._failures.move_to_end(url)
+                while len(self._failures) > MAX_CACHED_FAILURES:
+                    self._failures.popitem(last=False)
+        flight.finish(chain, failure[1] if failure else "certificate download failed")
 
     def _load_chain(self, url: str, now: datetime) -> _TrustedChain:
         try:

@@ -96,6 +96,7 @@ def test_tampered_body_refused(
         "https://evil.example.com/echo.api/echo-api-cert.pem",
         "https://s3.amazonaws.com/EcHo.aPi/echo-api-cert.pem",
         "https://s3.amazonaws.com/echo.api/../invalid/echo-api-cert.pem",
+        "https://s3.amazonaws.com/echo.api/%2e%2e/other/cert.pem",
     ],
 )
 def test_wrong_cert_url_refused(

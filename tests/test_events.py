@@ -145,3 +145,65 @@ def test_event_not_stored_gets_503_so_alexa_redelivers(
     assert response.status_code == 503
     assert "retry" in response.get_json()["error"]
     assert any("asking Alexa to redeliver" in r.getMessage() for r in caplog.records)
+
+
+# --- Events that can never succeed get 400 (not redelivered for nothing); only storage gets 503 ----
+
+
+@pytest.mark.parametrize(
+    "kind, body",
+    [
+        ("SkillPermissionAccepted", {"acceptedPermissions": [None]}),
+        ("SkillPermissionChanged", {"acceptedPermissions": "alexa::devices:all:notifications:write"}),
+        ("SkillPermissionChanged", {"acceptedPermissions": [{"scope": 5}]}),
+        ("SkillPermissionAccepted", "not an object"),
+        ("ProactiveSubscriptionChanged", {"subscriptions": [None]}),
+        ("ProactiveSubscriptionChanged", {"subscriptions": {"eventName": "AMAZON.MessageAlert.Activated"}}),
+    ],
+)
+def test_a_malformed_event_body_is_400_and_changes_nothing(
+    app: Flask,
+    client: FlaskClient,
+    envelopes: Envelopes,
+    kind: str,
+    body: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = reminders_of(app)
+    service.add(Envelopes.USER_ID, "water", [time(10)], time_zone="UTC", notifications_allowed=True)
+    with caplog.at_level(logging.WARNING, logger="skill.endpoint"):
+        envelope = envelopes.skill_event(f"AlexaSkillEvent.{kind}")
+        envelope["request"]["body"] = body
+        response = client.post("/alexa", json=envelope)
+    assert response.status_code == 400
+    assert "skill event body" in response.get_json()["error"]
+    assert any("refused request" in r.getMessage() for r in caplog.records)
+    assert not service.list(Envelopes.USER_ID)[0].paused, "a malformed event withdraws nothing"
+
+
+@pytest.mark.parametrize("user", ["amzn1.ask.account.\ud800", "", None])
+def test_an_event_whose_user_cannot_be_stored_is_400(
+    client: FlaskClient, envelopes: Envelopes, user: Any
+) -> None:
+    envelope = envelopes.skill_event("AlexaSkillEvent.SkillDisabled")
+    envelope["context"]["System"]["user"]["userId"] = user
+    response = client.post("/alexa", json=envelope)
+    assert response.status_code == 400
+
+
+def test_a_nul_in_a_user_id_is_400_on_postgresql(
+    make_app: Any, postgres_url: str, envelopes: Envelopes
+) -> None:
+    # PostgreSQL refuses NUL in text (a DataError): the same every time, so not a storage failure.
+    client = make_app(DATABASE_URL=postgres_url).test_client()
+    envelope = envelopes.skill_event("AlexaSkillEvent.SkillDisabled")
+    envelope["context"]["System"]["user"]["userId"] = "amzn1.ask.account.A\x00B"
+    assert client.post("/alexa", json=envelope).status_code == 400
+
+
+def test_an_event_type_the_skill_does_not_use_is_acknowledged(
+    client: FlaskClient, envelopes: Envelopes
+) -> None:
+    response = client.post("/alexa", json=envelopes.skill_event("AlexaSkillEvent.SkillAccountLinked"))
+    assert response.status_code == 200
+    assert "outputSpeech" not in response.get_json()["response"]

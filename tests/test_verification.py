@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,6 @@ from cryptography.x509 import verification as x509v
 
 from skill import verification
 from skill.verification import (
-    HttpFetcher,
     RequestVerifier,
     VerificationError,
     check_cert_url,
@@ -123,6 +121,29 @@ def test_equivalent_cert_urls_accepted(
     verifier.verify(*_request(pki, clock, url=url_template.format(name=name)))
 
 
+@pytest.mark.parametrize(
+    ("url", "fetched"),
+    [
+        (
+            "https://S3.AMAZONAWS.COM:443/echo.api/../echo.api/c.pem",
+            "https://s3.amazonaws.com/echo.api/c.pem",
+        ),
+        ("https://s3.amazonaws.com/echo.api/%63.pem", "https://s3.amazonaws.com/echo.api/c.pem"),
+        ("https://s3.amazonaws.com/echo.api/./x/%2e%2e/c.pem", "https://s3.amazonaws.com/echo.api/c.pem"),
+        ("https://s3.amazonaws.com/echo.api/a%20b.pem", "https://s3.amazonaws.com/echo.api/a%20b.pem"),
+        (
+            "https://s3.amazonaws.com/echo.api/%252e%252e/c.pem",
+            "https://s3.amazonaws.com/echo.api/%252e%252e/c.pem",
+        ),
+    ],
+)
+def test_the_url_downloaded_is_the_url_checked(pki: TestPKI, clock: Clock, url: str, fetched: str) -> None:
+    assert check_cert_url(url) == fetched
+    fetcher = CountingFetcher(pki)
+    _verifier(pki, clock, fetcher).verify(*_request(pki, clock, url=url))
+    assert fetcher.calls == [fetched]
+
+
 def test_no_skill_id_configured_accepts_any_application(pki: TestPKI, clock: Clock) -> None:
     verifier = _verifier(pki, clock, skill_id=None)
     verifier.verify(*_request(pki, clock, application_id="amzn1.ask.skill.someone-else"))
@@ -197,6 +218,36 @@ def test_valid_base64_wrong_length_signature_refused(
         ),
         ("https://s3.amazonaws.com/echo.api", "certificate URL path must be under /echo.api/"),
         ("https://s3.amazonaws.com", "certificate URL path must be under /echo.api/"),
+        # Percent-encoded traversal: the rule is applied to the decoded path.
+        (
+            "https://s3.amazonaws.com/echo.api/%2e%2e/other/cert.pem",
+            "certificate URL path must be under /echo.api/",
+        ),
+        (
+            "https://s3.amazonaws.com/echo.api/%2E%2E/other/cert.pem",
+            "certificate URL path must be under /echo.api/",
+        ),
+        (
+            "https://s3.amazonaws.com/echo.api/..%2fother/cert.pem",
+            "certificate URL path must be under /echo.api/",
+        ),
+        (
+            "https://s3.amazonaws.com/echo.api%2F../other/cert.pem",
+            "certificate URL path must be under /echo.api/",
+        ),
+        (
+            "https://s3.amazonaws.com/%65cho.api/../x/cert.pem",
+            "certificate URL path must be under /echo.api/",
+        ),
+        ("https://s3.amazonaws.com/echo.api/a%00b.pem", "certificate URL path is malformed"),
+        ("https://s3.amazonaws.com/echo.api/a%0d%0ab.pem", "certificate URL path is malformed"),
+        ("https://s3.amazonaws.com/echo.api/a%5c..%5c..%5cx.pem", "certificate URL path is malformed"),
+        ("https://s3.amazonaws.com/echo.api/%ff.pem", "certificate URL path is malformed"),
+        (
+            "https://s3.amazonaws.com/echo.api/cert.pem?x=1",
+            "certificate URL must not have a query or fragment",
+        ),
+        ("https://s3.amazonaws.com/echo.api/cert.pem#x", "certificate URL must not have a query or fragment"),
     ],
 )
 def test_bad_cert_url_refused_without_fetch(
@@ -236,14 +287,62 @@ def test_non_pem_download_refused(pki: TestPKI, clock: Clock) -> None:
     assert _refused(verifier, *_request(pki, clock)) == "certificate chain is not valid PEM"
 
 
-def test_failed_chain_is_not_cached(pki: TestPKI, clock: Clock) -> None:
+def test_failed_chain_is_cached_briefly_then_fetched_again(pki: TestPKI, clock: Clock) -> None:
     bad = make_pki(untrusted=True)
     fetcher = CountingFetcher(bad)
     verifier = _verifier(pki, clock, fetcher)
     request = _request(bad, clock)
-    for _ in range(2):
+    for _ in range(30):
         assert _refused(verifier, *request) == "certificate chain is not trusted"
-    assert len(fetcher.calls) == 2
+    assert len(fetcher.calls) == 1, "30 forged requests with one bad URL cost one download"
+    clock.now += timedelta(seconds=verification.FAILURE_CACHE_S + 1)
+    assert _refused(verifier, *_request(bad, clock)) == "certificate chain is not trusted"
+    assert len(fetcher.calls) == 2, "the failure is remembered only briefly"
+
+
+def test_a_good_chain_at_another_url_is_not_blocked_by_a_failure(pki: TestPKI, clock: Clock) -> None:
+    fetcher = CountingFetcher(pki)
+    verifier = _verifier(pki, clock, fetch=lambda url: b"junk" if "bad" in url else fetcher(url))
+    bad_url = "https://s3.amazonaws.com/echo.api/bad.pem"
+    assert _refused(verifier, *_request(pki, clock, url=bad_url)) == "certificate chain is not valid PEM"
+    verifier.verify(*_request(pki, clock))
+
+
+def test_concurrent_requests_for_one_url_share_one_download(pki: TestPKI, clock: Clock) -> None:
+    bad = make_pki(untrusted=True)
+    release = threading.Event()
+    calls: list[str] = []
+
+    def slow_fetch(url: str) -> bytes:
+        calls.append(url)
+        release.wait(10)
+        return bad.chain_pem
+
+    verifier = _verifier(pki, clock, fetch=slow_fetch)
+    request = _request(bad, clock)
+    reasons: list[str] = []
+
+    def attempt() -> None:
+        reasons.append(_refused(verifier, *request))
+
+    threads = [threading.Thread(target=attempt) for _ in range(10)]
+    for t in threads:
+        t.start()
+    while not calls:  # the first download has begun; the others find it in flight
+        threading.Event().wait(0.01)
+    release.set()
+    for t in threads:
+        t.join(20)
+    assert reasons == ["certificate chain is not trusted"] * 10
+    assert len(calls) == 1
+
+
+def test_failure_cache_is_bounded(pki: TestPKI, clock: Clock) -> None:
+    verifier = _verifier(pki, clock, fetch=lambda url: b"junk")
+    for i in range(verification.MAX_CACHED_FAILURES + 20):
+        url = f"https://s3.amazonaws.com/echo.api/bad-{i}.pem"
+        _refused(verifier, *_request(pki, clock, url=url))
+    assert len(verifier._failures) == verification.MAX_CACHED_FAILURES
 
 
 def test_default_roots_are_certifi_and_do_not_trust_test_chain(pki: TestPKI, clock: Clock) -> None:
@@ -277,78 +376,6 @@ def test_oversized_download_from_injected_fetcher_refused(pki: TestPKI, clock: C
     huge = pki.chain_pem + b"\n" * (verification.MAX_CERT_BYTES + 1)
     verifier = _verifier(pki, clock, fetch=lambda url: huge)
     assert _refused(verifier, *_request(pki, clock)) == "certificate download too large"
-
-
-class FakeResponse:
-    def __init__(self, chunks: list[bytes], status: int = 200, headers: dict[str, str] | None = None) -> None:
-        self.chunks = chunks
-        self.status_code = status
-        self.headers = headers or {}
-        self.consumed = 0
-        self.closed = False
-
-    def __enter__(self) -> FakeResponse:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.closed = True
-
-    def iter_content(self, chunk_size: int = 1) -> Iterator[bytes]:
-        for chunk in self.chunks:
-            self.consumed += 1
-            yield chunk
-
-
-class FakeSession:
-    def __init__(self, response: FakeResponse) -> None:
-        self.response = response
-        self.kwargs: dict[str, Any] = {}
-
-    def get(self, url: str, **kwargs: Any) -> FakeResponse:
-        self.kwargs = kwargs
-        return self.response
-
-
-def test_http_fetcher_returns_body_with_limits(pki: TestPKI) -> None:
-    session = FakeSession(FakeResponse([pki.chain_pem[:100], pki.chain_pem[100:]]))
-    assert HttpFetcher(session=session)(pki.cert_url) == pki.chain_pem  # type: ignore[arg-type]
-    assert session.kwargs["stream"] is True
-    assert session.kwargs["allow_redirects"] is False
-    assert session.kwargs["timeout"] == (3.0, 3.0)
-    assert session.response.closed
-
-
-def test_http_fetcher_aborts_stream_past_cap(pki: TestPKI, clock: Clock) -> None:
-    # An endless stream: the fetcher must stop reading once past 64 KiB.
-    response = FakeResponse([b"x" * 8192] * 1000)
-    fetch = HttpFetcher(session=FakeSession(response))  # type: ignore[arg-type]
-    verifier = _verifier(pki, clock, fetch=fetch)
-    assert _refused(verifier, *_request(pki, clock)) == "certificate download too large"
-    assert response.consumed == 9
-    assert response.closed
-
-
-def test_http_fetcher_refuses_declared_oversize_before_reading() -> None:
-    response = FakeResponse([b"x"], headers={"Content-Length": str(10**9)})
-    with pytest.raises(VerificationError, match="too large"):
-        HttpFetcher(session=FakeSession(response))("https://s3.amazonaws.com/echo.api/x.pem")  # type: ignore[arg-type]
-    assert response.consumed == 0
-
-
-@pytest.mark.parametrize("status", [301, 403, 404, 500])
-def test_http_fetcher_non_200_refused(pki: TestPKI, clock: Clock, status: int) -> None:
-    fetch = HttpFetcher(session=FakeSession(FakeResponse([pki.chain_pem], status=status)))  # type: ignore[arg-type]
-    verifier = _verifier(pki, clock, fetch=fetch)
-    assert _refused(verifier, *_request(pki, clock)) == "certificate download failed"
-
-
-def test_http_fetcher_network_error_becomes_verification_error(pki: TestPKI, clock: Clock) -> None:
-    class Broken:
-        def get(self, url: str, **kwargs: Any) -> FakeResponse:
-            raise requests.ConnectionError("refused")
-
-    verifier = _verifier(pki, clock, fetch=HttpFetcher(session=Broken()))  # type: ignore[arg-type]
-    assert _refused(verifier, *_request(pki, clock)) == "certificate download failed"
 
 
 # -- timestamps ----------------------------------------------------------------

@@ -9,18 +9,18 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 from sqlalchemy.exc import SQLAlchemyError
 
+from scheduler.logs import safe
 from skill import content as content_loader
 from skill.alexa_context import user_id
 from skill.content import Content, ContentError
+from skill.errors import describe, stack
 from skill.handlers import offers, questions, routine
 from skill.handlers.cfir import CanFulfillIntentHandler
 from skill.handlers.common import content, forget, is_intent, is_type, remember, reply, services, session
+from skill.request_kinds import may_speak
 from skill.services import SkillServices
 
 log = logging.getLogger(__name__)
-
-# Requests whose answer must carry no speech, even when something failed.
-SILENT_REQUESTS = ("System.ExceptionEncountered", "SessionEndedRequest", "CanFulfillIntentRequest")
 
 
 def _empty(handler_input: HandlerInput) -> Response:
@@ -187,9 +187,11 @@ class SessionEndedHandler(AbstractRequestHandler):
         if reason == "ERROR":
             error = getattr(request, "error", None)
             error_type = getattr(getattr(error, "object_type", None), "value", None)
-            log.error("session ended with an error: %s: %s", error_type, getattr(error, "message", None))
+            log.error(
+                "session ended with an error: %s: %s", safe(error_type), safe(getattr(error, "message", None))
+            )
         else:
-            log.info("session ended: %s", reason)
+            log.info("session ended: %s", safe(reason))
         return _empty(handler_input)
 
 
@@ -210,9 +212,9 @@ def _log_refused_response(handler_input: HandlerInput) -> None:
     cause = getattr(request, "cause", None)
     log.error(
         "Alexa refused our response to request %s: %s: %s",
-        getattr(cause, "request_id", None),
-        getattr(getattr(error, "object_type", None), "value", None),
-        getattr(error, "message", None),
+        safe(getattr(cause, "request_id", None)),
+        safe(getattr(getattr(error, "object_type", None), "value", None)),
+        safe(getattr(error, "message", None)),
     )
 
 
@@ -226,7 +228,9 @@ class FallbackHandler(AbstractRequestHandler):
         words = content(handler_input)
         intent = getattr(handler_input.request_envelope.request, "intent", None)
         if not is_intent(handler_input, "AMAZON.FallbackIntent"):
-            log.info("no handler for intent %s: answered with the fallback", getattr(intent, "name", None))
+            log.info(
+                "no handler for intent %s: answered with the fallback", safe(getattr(intent, "name", None))
+            )
         offers.make(handler_input, None)
         if routine.running(handler_input):
             return reply(
@@ -243,13 +247,15 @@ class CatchAllExceptionHandler(AbstractExceptionHandler):
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
         request = handler_input.request_envelope.request
+        request_type = getattr(request, "object_type", None)
         log.error(
-            "handler failed for %s %s",
-            getattr(request, "object_type", None),
-            getattr(request, "request_id", None),
-            exc_info=exception,
+            "handler failed for %s %s: %s\n%s",
+            safe(request_type),
+            safe(getattr(request, "request_id", None)),
+            describe(exception),
+            stack(exception),
         )
-        if not offers.in_session(handler_input) or is_type(handler_input, *SILENT_REQUESTS):
+        if not may_speak(request_type, offers.in_session(handler_input)):
             # These requests may not be answered with speech; say nothing rather than break the rule.
             if is_type(handler_input, "System.ExceptionEncountered"):
                 _log_refused_response(handler_input)

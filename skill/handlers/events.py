@@ -1,26 +1,67 @@
 """Skill events from Alexa: disable, permission changes, proactive subscription changes.
 
 Events carry no conversation: the response is empty. When storage fails the endpoint answers
-503, so Alexa redelivers the event instead of it being lost.
+503, so Alexa redelivers the event instead of it being lost; an event that can never be processed
+(a malformed body) gets 400, so it is not redelivered for nothing. Event types the skill does not
+use are acknowledged and ignored.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 
+from scheduler.logs import safe, user_ref
 from skill.alexa_context import NOTIFICATIONS_SCOPE, user_id
-from skill.errors import EventNotStored
+from skill.errors import EventNotStored, EventRefused, describe, is_storage_failure
 from skill.handlers.common import is_type, services
+from skill.request_kinds import is_event
 from skill.services import SkillServices
 
 log = logging.getLogger(__name__)
 
-EVENT_PREFIX = "AlexaSkillEvent."
+PERMISSION_EVENTS = ("AlexaSkillEvent.SkillPermissionAccepted", "AlexaSkillEvent.SkillPermissionChanged")
+SUBSCRIPTION_EVENT = "AlexaSkillEvent.ProactiveSubscriptionChanged"
+# Each list an event body may carry, and the string field every item of it must have.
+_BODY_LISTS = {
+    **{name: ("acceptedPermissions", "scope") for name in PERMISSION_EVENTS},
+    SUBSCRIPTION_EVENT: ("subscriptions", "eventName"),
+}
+
+
+def event_problem(payload: Mapping[str, Any]) -> str | None:
+    """Why a skill event's JSON can never be processed, or None; checked before the SDK reads it.
+
+    The SDK would turn ``"acceptedPermissions": "abc"`` into three empty permissions (and so a
+    withdrawal), and ``[null]`` into an error on every redelivery; both are refused instead.
+    """
+    request = payload.get("request") or {}
+    user = ((payload.get("context") or {}).get("System") or {}).get("user")
+    if not isinstance(user, dict) or not isinstance(user.get("userId"), str) or not user["userId"]:
+        return "skill event has no context.System.user.userId"
+    shape = _BODY_LISTS.get(str(request.get("type")))
+    if shape is None:
+        return None
+    body = request.get("body")
+    if body is None:
+        return None  # no list at all reads as an empty one: nothing accepted, no subscription
+    list_name, field = shape
+    if not isinstance(body, dict):
+        return "skill event body is not an object"
+    items = body.get(list_name)
+    if items is None:
+        return None
+    if not isinstance(items, list) or not all(
+        isinstance(item, dict) and isinstance(item.get(field), str) for item in items
+    ):
+        return f"skill event body.{list_name} is not a list of objects with a {field}"
+    return None
 
 
 def _event_time(handler_input: HandlerInput) -> datetime:
@@ -44,7 +85,7 @@ class SkillDisabledHandler(AbstractRequestHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         user = user_id(handler_input)
         services(handler_input).reminders.forget_user(user)
-        log.info("skill disabled: deleted everything stored for user %s…", user[:24])
+        log.info("skill disabled: deleted everything stored for user %s", user_ref(user))
         return _empty(handler_input)
 
 
@@ -53,7 +94,7 @@ class SkillEnabledHandler(AbstractRequestHandler):
         return is_type(handler_input, "AlexaSkillEvent.SkillEnabled")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        log.info("skill enabled by user %s…", user_id(handler_input)[:24])
+        log.info("skill enabled by user %s", user_ref(user_id(handler_input)))
         return _empty(handler_input)
 
 
@@ -61,9 +102,7 @@ class PermissionHandler(AbstractRequestHandler):
     """SkillPermissionAccepted and SkillPermissionChanged: the accepted scopes are the whole truth."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_type(
-            handler_input, "AlexaSkillEvent.SkillPermissionAccepted", "AlexaSkillEvent.SkillPermissionChanged"
-        )
+        return is_type(handler_input, *PERMISSION_EVENTS)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         body = getattr(handler_input.request_envelope.request, "body", None)
@@ -74,9 +113,9 @@ class PermissionHandler(AbstractRequestHandler):
             user, allowed, _event_time(handler_input)
         )
         log.info(
-            "notification permission %s for user %s…%s",
+            "notification permission %s for user %s%s",
             "granted" if allowed else "withdrawn",
-            user[:24],
+            user_ref(user),
             "" if applied else " (older than the last change: ignored)",
         )
         return _empty(handler_input)
@@ -86,7 +125,7 @@ class ProactiveSubscriptionHandler(AbstractRequestHandler):
     """An empty subscription list means the user turned our notifications off."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_type(handler_input, "AlexaSkillEvent.ProactiveSubscriptionChanged")
+        return is_type(handler_input, SUBSCRIPTION_EVENT)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         body = getattr(handler_input.request_envelope.request, "body", None)
@@ -96,26 +135,44 @@ class ProactiveSubscriptionHandler(AbstractRequestHandler):
             user, subscribed, _event_time(handler_input)
         )
         log.info(
-            "proactive subscription %s for user %s…%s",
+            "proactive subscription %s for user %s%s",
             "on" if subscribed else "off",
-            user[:24],
+            user_ref(user),
             "" if applied else " (older than the last change: ignored)",
         )
         return _empty(handler_input)
 
 
+class OtherEventHandler(AbstractRequestHandler):
+    """An event type the skill does not subscribe to or use: acknowledged, so it is not redelivered."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_event(_request_type(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        log.info("ignored skill event %s", safe(_request_type(handler_input)))
+        return _empty(handler_input)
+
+
+def _request_type(handler_input: HandlerInput) -> str:
+    return str(getattr(handler_input.request_envelope.request, "object_type", "") or "")
+
+
 class EventFailedHandler(AbstractExceptionHandler):
-    """An event we could not store must be redelivered, so it is not turned into speech."""
+    """An event that failed is never turned into speech: 503 if storage failed (Alexa redelivers
+    it), 400 for anything else, which would fail the same way every time."""
 
     def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
-        request_type = getattr(handler_input.request_envelope.request, "object_type", "") or ""
-        return str(request_type).startswith(EVENT_PREFIX)
+        return is_event(_request_type(handler_input))
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
-        request_type = getattr(handler_input.request_envelope.request, "object_type", "?")
-        raise EventNotStored(
-            f"{request_type} not stored: {exception.__class__.__name__}: {exception}"
-        ) from exception
+        request_type = safe(_request_type(handler_input))
+        if is_storage_failure(exception):
+            raise EventNotStored(f"{request_type}: {describe(exception)}") from exception
+        log.error(
+            "skill event %s failed and cannot succeed on redelivery: %s", request_type, describe(exception)
+        )
+        raise EventRefused("skill event could not be processed") from exception
 
 
 def build(services: SkillServices) -> list[AbstractRequestHandler]:
@@ -124,6 +181,7 @@ def build(services: SkillServices) -> list[AbstractRequestHandler]:
         SkillEnabledHandler(),
         PermissionHandler(),
         ProactiveSubscriptionHandler(),
+        OtherEventHandler(),
     ]
 
 

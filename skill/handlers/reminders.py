@@ -18,9 +18,11 @@ from ask_sdk_model.ui import AskForPermissionsConsentCard
 from sqlalchemy.exc import SQLAlchemyError
 
 from scheduler import ReminderError, ReminderView
+from scheduler.logs import safe, user_ref
 from scheduler.recurrence import EVERY_DAY
 from skill.alexa_context import NOTIFICATIONS_SCOPE, device_time_zone, notifications_allowed, user_id
 from skill.content import Content
+from skill.errors import describe, is_storage_failure
 from skill.handlers import offers
 from skill.handlers.common import content, is_intent, reply, services
 from skill.phrasing import day_mask, say_days_as_said, say_times
@@ -81,10 +83,10 @@ class ReminderStorageDown(AbstractExceptionHandler):
     """The reminder database is unreachable: say so kindly; nothing was changed."""
 
     def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
-        return isinstance(exception, SQLAlchemyError) and is_intent(handler_input, *REMINDER_INTENTS)
+        return is_storage_failure(exception) and is_intent(handler_input, *REMINDER_INTENTS)
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
-        log.error("reminder storage unavailable: %s: %s", exception.__class__.__name__, exception)
+        log.error("reminder storage unavailable: %s", describe(exception))
         words = content(handler_input)
         return reply(
             handler_input,
@@ -112,7 +114,9 @@ def _find_zone(handler_input: HandlerInput, svc: SkillServices, user: str) -> tu
     except SQLAlchemyError:
         saved = None
     if saved:
-        log.warning("using saved time zone %s for user %s…: device settings unavailable", saved, user[:24])
+        log.warning(
+            "using saved time zone %s for user %s: device settings unavailable", safe(saved), user_ref(user)
+        )
         return saved, content(handler_input).say("reminders.zone_saved", zone=saved.replace("_", " "))
     return None, None
 
@@ -144,7 +148,7 @@ class SetReminderHandler(AbstractRequestHandler):
         user = user_id(handler_input)
         zone, zone_note = _find_zone(handler_input, svc, user)
         if zone is None:
-            log.warning("no time zone for user %s…: reminder not set, user told", user[:24])
+            log.warning("no time zone for user %s: reminder not set, user told", user_ref(user))
             return reply(
                 handler_input,
                 words.say("reminders.zone_unknown"),
