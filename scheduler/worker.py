@@ -36,6 +36,8 @@ from scheduler.channels import Channel, channel_from_env
 from scheduler.config import WorkerSettings
 from scheduler.db import make_engine, make_session_factory, utcnow
 from scheduler.dispatch import Dispatcher
+from scheduler.log_setup import configure_logging
+from scheduler.logs import NO_VALUE, log_context, new_id
 
 # Named explicitly: under `python -m scheduler.worker` __name__ is "__main__".
 log = logging.getLogger("scheduler.worker")
@@ -104,11 +106,13 @@ def _quiet_chatty_loggers() -> None:
 
 def _add_tick_job(scheduler: BaseScheduler, parts: _Parts, keep_going: Callable[[], bool]) -> None:
     def tick() -> None:
-        try:
-            parts.dispatcher.tick(keep_going=keep_going)
-        except Exception:
-            # The next tick tries again; the leases bring back whatever this one had claimed.
-            log.exception("dispatch tick failed; will retry next tick")
+        # Each tick's lines share an id, as a request's do in the skill.
+        with log_context(request_id=new_id("tick-"), user=NO_VALUE):
+            try:
+                parts.dispatcher.tick(keep_going=keep_going)
+            except Exception:
+                # The next tick tries again; the leases bring back whatever this one had claimed.
+                log.exception("dispatch tick failed; will retry next tick")
 
     scheduler.add_job(
         tick,
@@ -140,7 +144,8 @@ def run_worker(
         return EXIT_CONFIG
     try:
         if once:
-            stats = parts.dispatcher.tick()
+            with log_context(request_id=new_id("tick-"), user=NO_VALUE):
+                stats = parts.dispatcher.tick()
             log.info("single tick done: %s", stats.summary() or "nothing was due")
             return EXIT_TICK_ERRORS if stats.errors else EXIT_OK
         return _run_blocking(parts)
@@ -228,10 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scheduler.worker", description=__doc__)
     parser.add_argument("--once", action="store_true", help="run a single dispatch tick and exit")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging()
     return run_worker(dict(os.environ), once=args.once)
 
 

@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
+from scheduler.logs import user_ref
 from tests.envelopes import Envelopes
+from tests.test_log_setup import LINE
 
-LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: ")
 LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
 
 
@@ -136,13 +137,24 @@ def test_under_gunicorn_info_lines_are_kept_in_the_one_format(
     request = urllib.request.Request(f"{url}/alexa", data=body, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
+        request_id = response.headers["X-Request-ID"]
     # gunicorn writes the access line after the answer is sent: wait for both.
     lines = wait_for(lambda: _lines_with(log, "skill enabled by user", "POST /alexa"))
-    assert any("INFO gunicorn.error: Booting worker" in line for line in lines)
-    assert any("INFO gunicorn.access:" in line and "POST /alexa" in line for line in lines)
-    assert any("INFO skill.handlers.events: skill enabled by user" in line for line in lines)
     for line in lines:
         assert LINE.match(line), line
+    booting = [line for line in lines if "gunicorn.error: Booting worker" in line]
+    access = [
+        line for line in lines if "INFO" in line and "gunicorn.access:" in line and "POST /alexa" in line
+    ]
+    enabled = [line for line in lines if "INFO" in line and "events: skill enabled by user" in line]
+    assert booting and access and enabled, lines
+    # The skill's line and gunicorn's access line, written after the answer, name the same request
+    # and the same user.
+    user = user_ref(Envelopes.USER_ID)
+    for line in (access[0], enabled[0]):
+        found = LINE.match(line)
+        assert found is not None
+        assert (found["request"], found["user"]) == (request_id, user), line
 
 
 def _lines_with(log: Path, *words: str) -> list[str] | None:
