@@ -27,7 +27,9 @@ def test_requests_are_counted_by_type_intent_and_status(client: FlaskClient, env
     launch = {"type": "LaunchRequest", "intent": "-", "status": "200"}
     help_ = {"type": "IntentRequest", "intent": "AMAZON.HelpIntent", "status": "200"}
     before = (sample("cramp_coach_requests_total", **launch), sample("cramp_coach_requests_total", **help_))
-    timed = sample("cramp_coach_request_duration_seconds_count", type="IntentRequest", intent="AMAZON.HelpIntent")
+    timed = sample(
+        "cramp_coach_request_duration_seconds_count", type="IntentRequest", intent="AMAZON.HelpIntent"
+    )
 
     assert client.post("/alexa", json=envelopes.launch()).status_code == 200
     for _ in range(2):
@@ -45,7 +47,10 @@ def test_requests_are_counted_by_type_intent_and_status(client: FlaskClient, env
 def test_refusals_are_counted_by_their_fixed_reason(client: FlaskClient, envelopes: Envelopes) -> None:
     json_reason = {"reason": "body is not valid JSON"}
     replay_reason = {"reason": "request already received"}
-    before = (sample("cramp_coach_refusals_total", **json_reason), sample("cramp_coach_refusals_total", **replay_reason))
+    before = (
+        sample("cramp_coach_refusals_total", **json_reason),
+        sample("cramp_coach_refusals_total", **replay_reason),
+    )
     unknown = {"type": "unknown", "intent": "-", "status": "400"}
     unknown_before = sample("cramp_coach_requests_total", **unknown)
 
@@ -57,12 +62,17 @@ def test_refusals_are_counted_by_their_fixed_reason(client: FlaskClient, envelop
     client.post("/alexa", json=launch)
     assert client.post("/alexa", json=launch).status_code == 400
 
-    after = (sample("cramp_coach_refusals_total", **json_reason), sample("cramp_coach_refusals_total", **replay_reason))
+    after = (
+        sample("cramp_coach_refusals_total", **json_reason),
+        sample("cramp_coach_refusals_total", **replay_reason),
+    )
     assert (after[0] - before[0], after[1] - before[1]) == (2, 1)
     assert sample("cramp_coach_requests_total", **unknown) - unknown_before == 2
 
 
-def test_labels_from_a_forged_envelope_stay_in_the_known_set(client: FlaskClient, envelopes: Envelopes) -> None:
+def test_labels_from_a_forged_envelope_stay_in_the_known_set(
+    client: FlaskClient, envelopes: Envelopes
+) -> None:
     forged_type = envelopes.envelope({"type": "Evil.Request\nX"})
     forged_intent = envelopes.intent("AMAZON.HelpIntent")
     forged_intent["request"]["intent"]["name"] = "DropTablesIntent"
@@ -104,7 +114,10 @@ def _scrape(url: str) -> dict[str, float]:
         for s in family.samples:
             if s.name == "cramp_coach_requests_total" and s.labels.get("type") == "LaunchRequest":
                 totals["launch"] = totals.get("launch", 0.0) + s.value
-            if s.name == "cramp_coach_request_duration_seconds_count" and s.labels.get("type") == "LaunchRequest":
+            if (
+                s.name == "cramp_coach_request_duration_seconds_count"
+                and s.labels.get("type") == "LaunchRequest"
+            ):
                 totals["timed"] = totals.get("timed", 0.0) + s.value
     return totals
 
