@@ -9,7 +9,6 @@ import re
 import urllib.request
 from pathlib import Path
 
-import pytest
 from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
