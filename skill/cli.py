@@ -93,16 +93,36 @@ def skill_package(out: Path, endpoint: str, certificate: str) -> None:
     click.echo(f"next: cd {out} && ask deploy", err=True)
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--once", is_flag=True, help="Run a single dispatch tick and exit.")
-@click.pass_obj
-def worker(obj: dict[str, Any] | None, once: bool) -> None:
+@click.pass_context
+def worker(ctx: click.Context, once: bool) -> None:
     """Run the reminders worker: claims due reminders and delivers them."""
+    if ctx.invoked_subcommand is not None:
+        return
     from scheduler.worker import run_worker
 
-    obj = obj or {}
+    obj = ctx.obj or {}
     code = run_worker(dict(os.environ), once=once, clock=obj.get("clock"), channel=obj.get("channel"))
     sys.exit(code)
+
+
+@worker.command()
+@click.option(
+    "--max-age",
+    type=click.FloatRange(min=1),
+    default=None,
+    metavar="SECONDS",
+    help="Allowed age of the last beat (default: what the worker wrote, from its tick and lease).",
+)
+def health(max_age: float | None) -> None:
+    """Exit 0 when the worker's heartbeat (WORKER_HEARTBEAT_FILE) is fresh, 1 when stale or missing."""
+    from scheduler import heartbeat
+    from scheduler.db import utcnow
+
+    found = heartbeat.check(heartbeat.heartbeat_path(os.environ), utcnow(), max_age)
+    click.echo(found.message, err=not found.ok)
+    sys.exit(0 if found.ok else 1)
 
 
 @main.command()
