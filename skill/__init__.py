@@ -72,6 +72,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(bp)
     app.register_blueprint(publishing_pages)
     app.register_blueprint(metrics_bp)
+    if not settings.verify_requests:
+        # The page posts unsigned envelopes to /alexa: it can only work with verification off.
+        from skill.simulator import bp as simulator_bp
+
+        app.register_blueprint(simulator_bp)
     request_context.init_app(app)
     _register_errors(app)
     return app
