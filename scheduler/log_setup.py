@@ -31,24 +31,24 @@ DEFAULT_FORMAT = "text"
 _DEFAULTS = {"request_id": NO_VALUE, "user": NO_VALUE}
 
 
-def log_level(env: Mapping[str, str] | None = None) -> str:
-    """LOG_LEVEL, checked: a typo is a clear error rather than a traceback from ``logging``."""
+def _choice(env: Mapping[str, str] | None, name: str, choices: tuple[str, ...], default: str) -> str:
+    """A setting that must be one of ``choices`` (any case): a typo is a clear error, not a traceback."""
     env = os.environ if env is None else env
-    raw = (env.get("LOG_LEVEL") or "").strip()
-    level = raw.upper() or DEFAULT_LEVEL
-    if level not in LEVELS:
-        raise ValueError(f"LOG_LEVEL must be one of {', '.join(LEVELS)}, got {raw!r}")
-    return level
+    raw = (env.get(name) or "").strip()
+    chosen = next((c for c in choices if c.lower() == raw.lower()), None) if raw else default
+    if chosen is None:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return chosen
+
+
+def log_level(env: Mapping[str, str] | None = None) -> str:
+    """LOG_LEVEL, checked."""
+    return _choice(env, "LOG_LEVEL", LEVELS, DEFAULT_LEVEL)
 
 
 def log_format(env: Mapping[str, str] | None = None) -> str:
-    """LOG_FORMAT, checked like LOG_LEVEL."""
-    env = os.environ if env is None else env
-    raw = (env.get("LOG_FORMAT") or "").strip()
-    chosen = raw.lower() or DEFAULT_FORMAT
-    if chosen not in FORMATS:
-        raise ValueError(f"LOG_FORMAT must be one of {', '.join(FORMATS)}, got {raw!r}")
-    return chosen
+    """LOG_FORMAT, checked."""
+    return _choice(env, "LOG_FORMAT", FORMATS, DEFAULT_FORMAT)
 
 
 class TextFormatter(logging.Formatter):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import urllib.request
@@ -27,6 +26,7 @@ from scheduler.logs import user_ref
 from scheduler.models import Reminder
 from scheduler.service import ReminderService
 from tests.stubs.alexa_api import AlexaApiStub
+from tests.test_gunicorn import stop
 from tests.test_worker_processes import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,13 +79,7 @@ def worker(
     try:
         yield process, log, beat
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
 
 
 def entries(log: Path) -> list[dict[str, object]]:
