@@ -117,10 +117,23 @@ def current_user() -> str:
     return _USER.get()
 
 
+def about(alexa_user_id: str | None) -> dict[str, str]:
+    """``extra`` for one line about a user other than the context's: ``log.info(..., extra=about(id))``.
+
+    For loops over many users (the worker's batches), where binding the context per user would
+    leave the last one on the lines after the loop.
+    """
+    return {"user": user_ref(alexa_user_id)}
+
+
 class ContextFilter(logging.Filter):
-    """Puts ``request_id`` and ``user`` on every record that reaches the handler it is attached to."""
+    """Puts ``request_id`` and ``user`` on every record that reaches the handler it is attached to.
+
+    A ``user`` given with ``extra`` (see ``about``) is kept; otherwise the context's is used.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = _REQUEST_ID.get()
-        record.user = _USER.get()
+        if not isinstance(getattr(record, "user", None), str):
+            record.user = _USER.get()
         return True
