@@ -69,7 +69,6 @@ class Server:
     label: str
     module: str
     python: str
-    url: str = ""
 
 
 def free_port() -> int:
@@ -79,7 +78,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(server: Server, conf: Path, env: dict[str, str], log: Path) -> Iterator[Server]:
+def gunicorn(server: Server, conf: Path, env: dict[str, str], log: Path) -> Iterator[RunningServer]:
+    """Starts the server and returns at once; call ``ready()`` before sending it anything."""
     port = free_port()
     command = [
         server.python,
@@ -95,10 +95,8 @@ def gunicorn(server: Server, conf: Path, env: dict[str, str], log: Path) -> Iter
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=conf.parent, env=env, stdout=out, stderr=subprocess.STDOUT)
-    running = Server(server.key, server.label, server.module, server.python, f"http://127.0.0.1:{port}/alexa")
     try:
-        wait_ready(running, process, log)
-        yield running
+        yield RunningServer(server, f"http://127.0.0.1:{port}/alexa", process, log)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -108,22 +106,37 @@ def gunicorn(server: Server, conf: Path, env: dict[str, str], log: Path) -> Iter
             process.wait()
 
 
-def wait_ready(server: Server, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{server.label} exited at start:\n{log.read_text()[-3000:]}")
-        try:
-            urllib.request.urlopen(server.url.replace("/alexa", "/"), timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return  # any HTTP answer (404 here) means a worker is serving
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{server.label} did not start within 60 s:\n{log.read_text()[-3000:]}")
+@dataclass(frozen=True)
+class RunningServer:
+    server: Server
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def key(self) -> str:
+        return self.server.key
+
+    @property
+    def label(self) -> str:
+        return self.server.label
+
+    def ready(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"{self.label} exited at start:\n{self.log.read_text()[-3000:]}")
+            try:
+                urllib.request.urlopen(self.url.replace("/alexa", "/"), timeout=2)
+                return
+            except urllib.error.HTTPError:
+                return  # any HTTP answer (404 here) means a worker is serving
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit(f"{self.label} did not start within 60 s:\n{self.log.read_text()[-3000:]}")
 
 
-def post(server: Server, signed: alexa_traffic.Signed, cert_url: str) -> tuple[int, bytes]:
+def post(server: RunningServer, signed: alexa_traffic.Signed, cert_url: str) -> tuple[int, bytes]:
     request = urllib.request.Request(
         server.url, data=signed.body, headers=alexa_traffic.headers(signed, cert_url), method="POST"
     )
@@ -134,7 +147,7 @@ def post(server: Server, signed: alexa_traffic.Signed, cert_url: str) -> tuple[i
         return exc.code, exc.read()
 
 
-def check_server(server: Server, samples: Sequence[alexa_traffic.Signed], cert_url: str) -> None:
+def check_server(server: RunningServer, samples: Sequence[alexa_traffic.Signed], cert_url: str) -> None:
     """Both kinds of request answered with speech; a tampered body refused: verification is on."""
     for signed in samples:
         status, body = post(server, signed, cert_url)
@@ -147,7 +160,7 @@ def check_server(server: Server, samples: Sequence[alexa_traffic.Signed], cert_u
 
 
 def measure(
-    server: Server,
+    server: RunningServer,
     signed: Sequence[alexa_traffic.Signed],
     pool: Path,
     cert_url: str,
@@ -255,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "PYTHONUNBUFFERED": "1",
         }
         running = [stack.enter_context(gunicorn(s, conf, env, tmp / f"{s.key}.log")) for s in servers]
+        for server in running:  # started together, so their start-ups overlap
+            server.ready()
 
         samples = alexa_traffic.signed_requests(4, users)
         for server in running:
