@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
 from ask_sdk_core.skill import CustomSkill
-from ask_sdk_model import RequestEnvelope
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from skill.errors import EventNotStored
+from skill.serializer import EnvelopeSerializer
 from skill.services import SkillServices
 from skill.verification import RequestVerifier, VerificationError, check_skill_id, check_timestamp
 
@@ -68,7 +68,7 @@ def alexa() -> Any:
         return _bad_request(exc.reason)
 
     try:
-        envelope = skill.serializer.deserialize(payload=body.decode("utf-8"), obj_type=RequestEnvelope)
+        envelope = cast(EnvelopeSerializer, skill.serializer).envelope(payload)
     except Exception as exc:  # the SDK raises several types for a body it cannot map
         log.warning("refused request %s: cannot deserialize: %s", _request_id(payload), exc)
         return _bad_request("request envelope could not be read")
