@@ -16,7 +16,7 @@ from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_model import RequestEnvelope
 from sqlalchemy import BindParameter, Engine, bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from scheduler.db import autocommit_reads, utcnow
 from scheduler.models import SkillState, User
@@ -65,13 +65,22 @@ class SqlAlchemyPersistenceAdapter(AbstractPersistenceAdapter):
     def load(self, request_envelope: RequestEnvelope, *, greeting: bool = False) -> StoredState:
         """The user's attributes, and with ``greeting`` the pending greeting too, in one SELECT."""
         user_id = user_id_of(request_envelope)
-        try:
-            with self._reads.connect() as connection:
-                row = connection.execute(
-                    _READ_STATE_AND_GREETING if greeting else _READ_STATE, {"user": user_id}
-                ).one()
-        except SQLAlchemyError as exc:
-            raise PersistenceException(f"could not read skill state: {exc.__class__.__name__}") from exc
+        statement = _READ_STATE_AND_GREETING if greeting else _READ_STATE
+        for attempt in (1, 2):
+            try:
+                with self._reads.connect() as connection:
+                    row = connection.execute(statement, {"user": user_id}).one()
+                break
+            except DBAPIError as exc:
+                # A pooled connection the database closed (a restart, an idle timeout): SQLAlchemy
+                # has now discarded every pooled connection, so one more try gets a fresh one. This
+                # read comes first in every request, so it stands in for a ping on each checkout.
+                if attempt == 1 and exc.connection_invalidated:
+                    log.warning("database connection was closed; reading skill state again")
+                    continue
+                raise PersistenceException(f"could not read skill state: {exc.__class__.__name__}") from exc
+            except SQLAlchemyError as exc:
+                raise PersistenceException(f"could not read skill state: {exc.__class__.__name__}") from exc
         return StoredState(dict(row[0] or {}), row[1] if greeting else None)
 
     def get_attributes(self, request_envelope: RequestEnvelope) -> dict[str, Any]:

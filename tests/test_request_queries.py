@@ -7,6 +7,7 @@ TEST_DATABASE_URL) PostgreSQL.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +17,8 @@ import pytest
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import RequestEnvelope
 from flask import Flask
-from sqlalchemy import event, insert, select
+from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy.pool import NullPool
 
 from scheduler.models import SkillState, User
 from skill.content import load_language
@@ -145,3 +147,26 @@ def test_a_save_racing_a_first_insert_updates_instead(
         event.remove(engine, "before_cursor_execute", insert_first)
     assert raced.is_set()
     assert adapter.get_attributes(envelope) == {"disclaimer_heard": True}
+
+
+def test_a_connection_the_database_closed_costs_the_user_nothing(
+    app: Flask, envelopes: Envelopes, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No ping before each request: the state read notices a dead connection and reads again."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to close a connection")
+    talk = returning_user(app, envelopes)
+    engine = app.extensions[EXTENSION]["services"].engine
+    with engine.connect() as connection:  # the pool's one connection, as the requests were one at a time
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    admin = create_engine(engine.url, poolclass=NullPool)
+    with admin.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    admin.dispose()
+
+    with caplog.at_level(logging.WARNING), statements(app) as seen:
+        body = talk.launch()
+    assert said(body) == WORDS.text("prompts.welcome_back"), "the state was read: no disclaimer again"
+    assert seen == ["SELECT", "SELECT"], "the read on the closed connection, then the read that worked"
+    assert any("connection was closed" in r.getMessage() for r in caplog.records)
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records)
