@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="one round of 1 s runs at c=1 and 4 (smoke test)")
     args = parser.parse_args(argv)
     if args.tiny:
-        args.duration, args.rounds, args.connections, args.users, args.pool_rate = 1.0, 1, "1,4", 50, 1500
+        args.duration, args.rounds, args.connections, args.users, args.pool_rate = 1.0, 1, "1,4", 50, 4000
     levels = [int(c) for c in args.connections.split(",")]
     use_wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and loadgen.have_wrk())
     if args.loadgen == "wrk" and not loadgen.have_wrk():
@@ -244,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not use_wrk:
         print("wrk not found: using the Python load generator (apt-get install wrk for real figures)")
 
+    load_before = os.getloadavg()[0]
     users = alexa_traffic.user_ids(args.users)
     ask_python = str(flask_ask_sdk_env.ensure(args.env_dir))
     servers = [
@@ -275,9 +276,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for server in running:
             check_server(server, samples, pki.cert_url)
         # Warm every worker (imports, caches, the validated chain, the database's pages).
-        warm = alexa_traffic.signed_requests(200 if args.tiny else 2000, users)
+        warm = alexa_traffic.signed_requests(10 if args.tiny else 400, users)
         for server in running:
-            for signed in warm[: 20 if args.tiny else 400]:
+            for signed in warm:
                 post(server, signed, pki.cert_url)
         turn = 0
         for round_no in range(args.rounds):
@@ -308,6 +309,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Median of {args.rounds} round(s) of {args.duration:g} s per server and level; "
         f"{args.users} users; load generator: {'wrk' if use_wrk else 'Python fallback'}."
     )
+    # Other work on the machine skews absolute rates (less so the ratios); say how busy it was.
+    print(
+        f"Load average (1 min) before the run {load_before:.2f}, after {os.getloadavg()[0]:.2f}, "
+        f"on {os.cpu_count()} cores."
+    )
     print(f"Cramp Coach state rows written during the run: {writes} (every request changed nothing)")
     problems = [
         f"{s.key} c={c}: {r.status_errors} refused, {r.socket_errors} socket errors, {r.requests} answered"
@@ -330,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "median": {k: {c: asdict(f) for c, f in v.items()} for k, v in results.items()},
                     "runs": {k: {c: [asdict(r) for r in rs] for c, rs in v.items()} for k, v in runs.items()},
                     "state_writes": writes,
+                    "load_average": [load_before, os.getloadavg()[0]],
                     "problems": problems,
                 },
                 indent=2,
