@@ -18,6 +18,9 @@ no requestId repeats. wrk drives the load (``apt-get install wrk``); without it 
 generator does, less precisely. The table gives requests per second at each level and the 99th
 percentile latency at 16 connections, then Cramp Coach's ratio to (a) and to (b).
 
+``--baseline-rev main`` adds (c0), Cramp Coach as it is at that git revision, in the same run, so
+that an improvement is a ratio measured side by side rather than against an older run.
+
 Before measuring, each server must answer a signed request with 200 and refuse a tampered one
 with 400, so verification is known to be on; afterwards the benchmark checks that Cramp Coach wrote
 nothing to the seeded state (no request changed anything).
@@ -69,6 +72,19 @@ class Server:
     label: str
     module: str
     python: str
+    source: Path | None = None  # another checkout of the project to import it from
+
+
+def export_revision(revision: str, folder: Path) -> Path:
+    """The project's files at ``revision`` (``git archive``), to run that version as a server."""
+    folder.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(HERE.parent), "archive", revision, "skill", "scheduler"],
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder
 
 
 def free_port() -> int:
@@ -93,6 +109,9 @@ def gunicorn(server: Server, conf: Path, env: dict[str, str], log: Path) -> Iter
         str(SERVERS_DIR),
         server.module,
     ]
+    if server.source is not None:
+        # Ahead of the editable install on sys.path, so this server imports the other version.
+        env = {**env, "PYTHONPATH": str(server.source)}
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=conf.parent, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -213,7 +232,9 @@ def report(servers: Sequence[Server], levels: Sequence[int], results: dict[str, 
                 row.append(f"{result.p99_ms:.1f} ms")
         rows.append(row)
     lines = [table("POST /alexa under gunicorn (2 sync workers), signed requests", header, rows), ""]
-    for other, name in (("a", "the ceiling (a)"), ("b", "flask-ask-sdk (b)")):
+    others = [("a", "the ceiling (a)"), ("b", "flask-ask-sdk (b)")]
+    others += [(s.key, s.label.split(",")[0]) for s in servers if s.key == "c0"]
+    for other, name in others:
         ratios = [results["c"][c].rate / results[other][c].rate for c in levels]
         shown = ", ".join(f"c={c}: {r:.2f}x" for c, r in zip(levels, ratios, strict=True))
         lines.append(f"Cramp Coach vs {name}: {shown}")
@@ -230,6 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument(
         "--pool-rate", type=int, default=6000, help="requests signed per second of a run (above (c)'s rate)"
+    )
+    parser.add_argument(
+        "--baseline-rev", help="also run Cramp Coach at this git revision, e.g. main, as server (c0)"
     )
     parser.add_argument("--env-dir", type=Path, default=flask_ask_sdk_env.DEFAULT_DIR)
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
@@ -252,10 +276,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         Server("b", "(b) flask-ask-sdk skill with its verifier", "flask_ask_sdk_app:app", ask_python),
         Server("c", f"(c) Cramp Coach, state on {args.backend}", "cramp_coach_app:app", sys.executable),
     ]
-    runs: dict[str, dict[int, list[loadgen.Result]]] = {s.key: {c: [] for c in levels} for s in servers}
 
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cramp-http-")))
+        if args.baseline_rev:
+            source = export_revision(args.baseline_rev, tmp / "baseline")
+            label = f"(c0) Cramp Coach at {args.baseline_rev}, state on {args.backend}"
+            servers.append(Server("c0", label, "cramp_coach_app:app", sys.executable, source))
+        runs: dict[str, dict[int, list[loadgen.Result]]] = {s.key: {c: [] for c in levels} for s in servers}
         database_url = stack.enter_context(database(args.backend))
         alexa_traffic.seed_users(database_url, users)
         seeded_at = time.time()
@@ -287,7 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 count = int(args.pool_rate * args.duration * 1.1) + 100
                 signed = alexa_traffic.signed_requests(count, users)
                 pool = loadgen.write_pool(tmp / "pool.txt", signed)
-                order = running[turn % 3 :] + running[: turn % 3]  # rotate, so drift hits all alike
+                shift = turn % len(running)
+                order = running[shift:] + running[:shift]  # rotate, so drift hits all alike
                 turn += 1
                 for server in order:
                     result = measure(server, signed, pool, pki.cert_url, connections, args.duration, use_wrk)
