@@ -22,9 +22,11 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-for path in (ROOT, HERE / "servers"):  # tests.certs / tests.envelopes, and pki_files
+# Appended, not prepended: tests.certs / tests.envelopes and pki_files are found here, while the
+# project itself still comes from PYTHONPATH when a benchmark runs another revision of it.
+for path in (ROOT, HERE / "servers"):
     if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+        sys.path.append(str(path))
 
 import pki_files  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402

@@ -49,6 +49,7 @@ import alexa_traffic
 import flask_ask_sdk_env
 import loadgen
 from common import database, table
+from revisions import export_revision
 from sqlalchemy import select
 
 from scheduler.db import make_engine
@@ -73,18 +74,6 @@ class Server:
     module: str
     python: str
     source: Path | None = None  # another checkout of the project to import it from
-
-
-def export_revision(revision: str, folder: Path) -> Path:
-    """The project's files at ``revision`` (``git archive``), to run that version as a server."""
-    folder.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "-C", str(HERE.parent), "archive", revision, "skill", "scheduler"],
-        capture_output=True,
-        check=True,
-    )
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
-    return folder
 
 
 def free_port() -> int:

@@ -29,8 +29,10 @@ from typing import Any
 
 import alexa_traffic
 from common import database
+from revisions import export_revision
 from werkzeug.test import EnvironBuilder
 
+import skill
 from skill import create_app
 from tests.certs import make_pki
 
@@ -160,6 +162,17 @@ def sample(run: Callable[[], None], raw: Path, rate: int) -> None:
         spy.wait(timeout=60)
 
 
+def profile_revision(revision: str, argv: list[str]) -> None:
+    """Runs this script again with the project as it is at ``revision`` imported instead."""
+    skip = ("--baseline-rev", "--raw")
+    own = [a for i, a in enumerate(argv) if not a.startswith(skip) and (i == 0 or argv[i - 1] not in skip)]
+    with tempfile.TemporaryDirectory() as tmp:
+        source = export_revision(revision, Path(tmp) / "source")
+        print(f"=== the project at {revision} ===", flush=True)
+        env = {**os.environ, "PYTHONPATH": str(source)}
+        subprocess.run([sys.executable, __file__, *own], env=env, check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=6000, help="half timed alone, half sampled")
@@ -168,7 +181,11 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=500, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=25, help="how many top-of-stack functions to list")
     parser.add_argument("--raw", type=Path, help="keep py-spy's raw stacks here (for a flame graph)")
+    parser.add_argument("--baseline-rev", help="first profile the project at this git revision, e.g. main")
     args = parser.parse_args()
+    if args.baseline_rev:
+        profile_revision(args.baseline_rev, sys.argv[1:])
+        print("\n=== this working tree ===")
 
     users = alexa_traffic.user_ids(args.users)
     with database(args.backend) as url:
@@ -194,6 +211,7 @@ def main() -> None:
             sample(lambda: drive(app, batch[half:]), raw, args.rate)
             stacks = read_samples(raw)
 
+    print(f"project imported from {Path(skill.__file__).parent.parent}")
     print(
         f"{half} signed requests in process on {args.backend} ({args.users} users): "
         f"{half / elapsed:.0f} req/s, {elapsed / half * 1e6:.0f} us each; "
