@@ -27,14 +27,18 @@ STATE_AS_READ = "state_as_read"
 GREETING = "greeting"
 
 _is_launch = is_request_type("LaunchRequest")
+_is_intent = is_request_type("IntentRequest")
 
 
 class LoadRequestContext(AbstractRequestInterceptor):
     """Puts the services and the locale's words in request attributes, and reads the user's state.
 
-    One read per request: the state, and at launch the pending greeting with it. When the database
-    is down the read fails; the skill then carries on with empty state and no greeting, so
-    questions are still answered, and handlers that need storage say so.
+    One read per request: the state, and at launch the pending greeting with it. Only launches and
+    intents use the state; session ends, CanFulfillIntent, Alexa's error reports and skill events
+    are answered without it, so they are not made to wait for it (a handler that reads it anyway
+    gets it from the adapter then). When the database is down the read fails; the skill then
+    carries on with empty state and no greeting, so questions are still answered, and handlers
+    that need storage say so.
     """
 
     def __init__(self, services: SkillServices, adapter: SqlAlchemyPersistenceAdapter) -> None:
@@ -46,7 +50,7 @@ class LoadRequestContext(AbstractRequestInterceptor):
         attrs[SERVICES] = self._services
         locale = getattr(handler_input.request_envelope.request, "locale", None)
         attrs[CONTENT] = content.for_locale(locale)
-        if not _has_user(handler_input):
+        if not _has_user(handler_input) or not (_is_launch(handler_input) or _is_intent(handler_input)):
             return
         launch = _is_launch(handler_input)
         try:

@@ -77,6 +77,25 @@ def test_a_question_is_one_read(app: Flask, envelopes: Envelopes) -> None:
     assert seen == ["SELECT"]
 
 
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda e: e.session_ended("USER_INITIATED"),
+        lambda e: e.session_ended("EXCEEDED_MAX_REPROMPTS"),
+        lambda e: e.can_fulfill("CausesIntent", {"cause": "dehydration"}),
+        lambda e: e.exception_encountered(),
+    ],
+    ids=["session-ended", "session-timed-out", "can-fulfill", "exception-encountered"],
+)
+def test_requests_that_use_no_state_do_not_read_it(
+    app: Flask, envelopes: Envelopes, build: Callable[[Envelopes], dict[str, Any]]
+) -> None:
+    talk = returning_user(app, envelopes)
+    with statements(app) as seen:
+        talk.post(build(envelopes))
+    assert seen == []
+
+
 def test_state_set_to_what_it_was_is_not_written(app: Flask, envelopes: Envelopes) -> None:
     # Help always marks the disclaimer as heard; for someone who heard it that changes nothing.
     talk = returning_user(app, envelopes)
