@@ -82,6 +82,45 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as f:
+        # Fields after the command name, which is in parentheses and may hold spaces.
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(master: int) -> float:
+    """User and system CPU time of a gunicorn master and its workers, from /proc.
+
+    Time of workers that have exited counts through the master's children totals.
+    """
+    fields = _stat(master)
+    ticks = sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                child = _stat(int(entry))
+            except OSError:
+                continue  # gone meanwhile
+            if int(child[1]) == master:  # ppid
+                ticks += int(child[11]) + int(child[12])
+    return ticks / _TICKS
+
+
+@dataclass(frozen=True)
+class Run:
+    """One load-generator run against one server, and the CPU the server used for it."""
+
+    result: loadgen.Result
+    cpu_s: float
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.cpu_s / self.result.requests * 1e6 if self.result.requests else 0.0
+
+
 @contextmanager
 def gunicorn(server: Server, conf: Path, env: dict[str, str], log: Path) -> Iterator[RunningServer]:
     """Starts the server and returns at once; call ``ready()`` before sending it anything."""
@@ -175,10 +214,13 @@ def measure(
     connections: int,
     duration: float,
     use_wrk: bool,
-) -> loadgen.Result:
+) -> Run:
+    before = cpu_seconds(server.process.pid)
     if use_wrk:
-        return loadgen.run_wrk(server.url, pool, cert_url, connections=connections, duration=duration)
-    return loadgen.run_python(server.url, signed, cert_url, connections=connections, duration=duration)
+        result = loadgen.run_wrk(server.url, pool, cert_url, connections=connections, duration=duration)
+    else:
+        result = loadgen.run_python(server.url, signed, cert_url, connections=connections, duration=duration)
+    return Run(result, cpu_seconds(server.process.pid) - before)
 
 
 def state_writes(database_url: str, seeded_at: float) -> int:
@@ -196,12 +238,17 @@ class Figures:
 
     rate: float
     p99_ms: float
+    cpu_us_per_request: float
     rounds: int
 
     @classmethod
-    def of(cls, runs: Sequence[loadgen.Result]) -> Figures:
-        rates, p99s = [r.rate for r in runs], [r.p99_ms for r in runs]
-        return cls(statistics.median(rates), statistics.median(p99s), len(runs))
+    def of(cls, runs: Sequence[Run]) -> Figures:
+        return cls(
+            statistics.median(r.result.rate for r in runs),
+            statistics.median(r.result.p99_ms for r in runs),
+            statistics.median(r.cpu_us_per_request for r in runs),
+            len(runs),
+        )
 
 
 def report(servers: Sequence[Server], levels: Sequence[int], results: dict[str, dict[int, Figures]]) -> str:
@@ -221,12 +268,26 @@ def report(servers: Sequence[Server], levels: Sequence[int], results: dict[str, 
                 row.append(f"{result.p99_ms:.1f} ms")
         rows.append(row)
     lines = [table("POST /alexa under gunicorn (2 sync workers), signed requests", header, rows), ""]
+    cpu_rows = [
+        [server.label, *(f"{results[server.key][c].cpu_us_per_request:,.0f}" for c in levels)]
+        for server in servers
+    ]
+    cpu_header = ["server", *(f"c={c}" for c in levels)]
+    lines += [
+        table("Server CPU per request, us (user + system, master and workers)", cpu_header, cpu_rows),
+        "",
+    ]
     others = [("a", "the ceiling (a)"), ("b", "flask-ask-sdk (b)")]
     others += [(s.key, s.label.split(",")[0]) for s in servers if s.key == "c0"]
     for other, name in others:
         ratios = [results["c"][c].rate / results[other][c].rate for c in levels]
         shown = ", ".join(f"c={c}: {r:.2f}x" for c, r in zip(levels, ratios, strict=True))
         lines.append(f"Cramp Coach vs {name}: {shown}")
+    lines.append("")
+    for other, name in others:
+        ratios = [results[other][c].cpu_us_per_request / results["c"][c].cpu_us_per_request for c in levels]
+        shown = ", ".join(f"c={c}: {r:.2f}x" for c, r in zip(levels, ratios, strict=True))
+        lines.append(f"Requests per CPU-second, Cramp Coach vs {name}: {shown}")
     return "\n".join(lines)
 
 
@@ -272,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             source = export_revision(args.baseline_rev, tmp / "baseline")
             label = f"(c0) Cramp Coach at {args.baseline_rev}, state on {args.backend}"
             servers.append(Server("c0", label, "cramp_coach_app:app", sys.executable, source))
-        runs: dict[str, dict[int, list[loadgen.Result]]] = {s.key: {c: [] for c in levels} for s in servers}
+        runs: dict[str, dict[int, list[Run]]] = {s.key: {c: [] for c in levels} for s in servers}
         database_url = stack.enter_context(database(args.backend))
         alexa_traffic.seed_users(database_url, users)
         seeded_at = time.time()
@@ -308,11 +369,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 order = running[shift:] + running[:shift]  # rotate, so drift hits all alike
                 turn += 1
                 for server in order:
-                    result = measure(server, signed, pool, pki.cert_url, connections, args.duration, use_wrk)
-                    runs[server.key][connections].append(result)
+                    run = measure(server, signed, pool, pki.cert_url, connections, args.duration, use_wrk)
+                    runs[server.key][connections].append(run)
+                    result = run.result
                     print(
                         f"  round {round_no + 1} {server.key} c={connections}: {result.rate:,.0f} req/s, "
-                        f"p99 {result.p99_ms:.1f} ms"
+                        f"p99 {result.p99_ms:.1f} ms, {run.cpu_us_per_request:,.0f} us CPU each"
                         + (f", {result.status_errors} refused" if result.status_errors else "")
                         + (f", {result.socket_errors} socket errors" if result.socket_errors else "")
                         + (f", pool ran out {result.wrapped}x" if result.wrapped else ""),
@@ -337,7 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{s.key} c={c}: {r.status_errors} refused, {r.socket_errors} socket errors, {r.requests} answered"
         for s in servers
         for c, per_round in runs[s.key].items()
-        for r in per_round
+        for r in (run.result for run in per_round)
         if r.status_errors or r.socket_errors or not r.requests
     ]
     if writes:
@@ -352,7 +414,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "duration_s": args.duration,
                     "servers": {s.key: s.label for s in servers},
                     "median": {k: {c: asdict(f) for c, f in v.items()} for k, v in results.items()},
-                    "runs": {k: {c: [asdict(r) for r in rs] for c, rs in v.items()} for k, v in runs.items()},
+                    "runs": {
+                        k: {c: [{**asdict(r.result), "cpu_s": r.cpu_s} for r in rs] for c, rs in v.items()}
+                        for k, v in runs.items()
+                    },
                     "state_writes": writes,
                     "load_average": [load_before, os.getloadavg()[0]],
                     "problems": problems,
