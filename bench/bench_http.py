@@ -16,7 +16,9 @@ timestamp), half LaunchRequest and half CausesIntent, from a random one of ``--u
 Requests are generated per concurrency level just before it runs, so every timestamp is fresh and
 no requestId repeats. wrk drives the load (``apt-get install wrk``); without it a Python load
 generator does, less precisely. The table gives requests per second at each level and the 99th
-percentile latency at 16 connections, then Cramp Coach's ratio to (a) and to (b).
+percentile latency at 16 connections, then Cramp Coach's ratio to (a) and to (b). It also
+reports each server's CPU time per request (user + system, from /proc), and the ratios of
+requests per CPU-second, which other work on a shared machine skews far less than the rates.
 
 ``--baseline-rev main`` adds (c0), Cramp Coach as it is at that git revision, in the same run, so
 that an improvement is a ratio measured side by side rather than against an older run.
