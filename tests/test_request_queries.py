@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -189,3 +190,28 @@ def test_a_connection_the_database_closed_costs_the_user_nothing(
     assert seen == ["SELECT", "SELECT"], "the read on the closed connection, then the read that worked"
     assert any("connection was closed" in r.getMessage() for r in caplog.records)
     assert not any(r.levelno >= logging.ERROR for r in caplog.records)
+
+
+def test_on_postgresql_a_request_is_one_round_trip(
+    app: Flask, envelopes: Envelopes, database_url: str, tmp_path: Path
+) -> None:
+    """No ping, no BEGIN, no ROLLBACK around the read: libpq's own trace of what the app sent."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite is in process: there are no round trips to count")
+    talk = returning_user(app, envelopes)
+    engine = app.extensions[EXTENSION]["services"].engine
+    raw = engine.raw_connection()  # the pool's one connection, as the requests were one at a time
+    pgconn = raw.driver_connection.pgconn
+    raw.close()
+    trace = tmp_path / "libpq.trace"
+    with trace.open("w") as out:
+        pgconn.trace(out.fileno())
+        try:
+            body = talk.launch()
+            talk.intent("CausesIntent", {"cause": "dehydration"}, resolved={"cause": "dehydration"})
+        finally:
+            pgconn.untrace()
+    assert said(body) == WORDS.text("prompts.welcome_back")
+    sent = [line.split("\t")[3].split()[0] for line in trace.read_text().splitlines() if "\tF\t" in line]
+    # Each Sync (extended protocol) or Query (simple protocol) is one wait for the server.
+    assert [m for m in sent if m in ("Sync", "Query")] == ["Sync", "Sync"], sent
