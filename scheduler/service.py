@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.db import utcnow
@@ -264,6 +264,21 @@ class ReminderService:
             apply(user)
             self._sync_paused(user)
             return True
+
+    def clear_greeting(self, alexa_user_id: str, kind: str) -> bool:
+        """Mark the greeting of ``kind`` as said (the skill read it with the user's state).
+
+        Only that kind is cleared: a reminder of the other kind delivered since the read keeps its
+        greeting for the next visit. Returns whether anything was cleared.
+        """
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(User)
+                .where(User.alexa_user_id == alexa_user_id, User.pending_greeting == kind)
+                .values(pending_greeting=None)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(getattr(result, "rowcount", 0))
 
     def take_greeting(self, alexa_user_id: str) -> str | None:
         """The kind of reminder delivered since the user last opened the skill, cleared once read."""
