@@ -31,6 +31,7 @@ import json
 import random
 import re
 import secrets
+import signal
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -197,7 +198,7 @@ class AlexaApiStub:
         self._tokens: set[str] = set()
         self._token_grants = 0
         self._events: list[dict[str, Any]] = []
-        self._accepted: dict[tuple[str, str | None, str], float] = {}
+        self._accepted: dict[tuple[str, str | None, str], float] = {}  # -> arrival time
         self._duplicates: collections.Counter[str] = collections.Counter()
         self._statuses: collections.Counter[int] = collections.Counter()
         self._requests: list[dict[str, Any]] = []
@@ -272,10 +273,11 @@ class AlexaApiStub:
             return self._token_grants
 
     def stats(self) -> dict[str, Any]:
-        """Counts for the benchmark: accepted referenceIds with their arrival time, 409s, statuses."""
+        """Counts for the benchmark: every accepted event as [referenceId, user, arrival time (epoch
+        seconds, before the delay)], the referenceIds answered 409 and how often, and statuses."""
         with self._lock:
             return {
-                "accepted": {ref: at for (_, _, ref), at in self._accepted.items()},
+                "accepted": [[ref, user, at] for (_, user, ref), at in self._accepted.items()],
                 "duplicates": dict(self._duplicates),
                 "statuses": {str(k): v for k, v in sorted(self._statuses.items())},
                 "token_grants": self._token_grants,
@@ -534,11 +536,11 @@ def _run_fast(stub: AlexaApiStub, port: int) -> None:
     except ImportError:  # pragma: no cover
         loop = asyncio.new_event_loop()
     url, runner = loop.run_until_complete(serve_fast(stub, "127.0.0.1", port))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, loop.stop)
     _announce(url, stub)
     try:
         loop.run_forever()
-    except KeyboardInterrupt:
-        pass
     finally:
         loop.run_until_complete(runner.cleanup())
         loop.close()
