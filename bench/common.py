@@ -117,15 +117,7 @@ def seed(engine: Engine, *, rows: int, due: int, now: datetime, seed: int = 7, t
             connection.execute(insert(q.users), users[start : start + 5_000])
         for start in range(0, rows, 5_000):
             connection.execute(insert(q.reminders), reminders[start : start + 5_000])
-        if engine.dialect.name == "postgresql":
-            # Explicit ids were inserted: move the sequences past them.
-            for table in ("users", "reminders"):
-                connection.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                        f"(SELECT max(id) FROM {table}))"
-                    )
-                )
+        _advance_sequences(connection)
     analyze(engine)
 
 
@@ -175,14 +167,7 @@ def seed_due_at(
             _insert(connection, "users", _USER_COLUMNS, users)
             _insert(connection, "reminders", _REMINDER_COLUMNS, reminders)
             bar.update(len(users))
-        if engine.dialect.name == "postgresql":
-            for table in ("users", "reminders"):
-                connection.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                        f"(SELECT max(id) FROM {table}))"
-                    )
-                )
+        _advance_sequences(connection)
     bar.close()
     analyze(engine)
     if due:
@@ -258,6 +243,15 @@ def check_seeded(engine: Engine, reminder_id: int, due_at: datetime) -> None:
             )
         ).one()
     assert (row.next_fire_at, row.visible_at, row.local_time) == (due_at, due_at, due_at.time()), row
+
+
+def _advance_sequences(connection: Connection) -> None:
+    """Explicit ids were inserted: on PostgreSQL, move the id sequences past them."""
+    if connection.dialect.name == "postgresql":
+        for table in ("users", "reminders"):
+            connection.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            )
 
 
 def analyze(engine: Engine) -> None:

@@ -28,11 +28,11 @@ import asyncio
 import dataclasses
 import logging
 import random
-import time
+import time as clock
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -182,10 +182,10 @@ class Dispatcher:
         started are handed back. Never raises for a database outage: it logs one line and returns.
         """
         stats = TickStats()
-        started = time.monotonic()
+        started = clock.monotonic()
         self._run_sync(deque(), claim_more=True, keep_going=keep_going, stats=stats)
         if stats.claimed:
-            log.info("tick (%s): %s in %.1fs", self.worker_id, stats.summary(), time.monotonic() - started)
+            log.info("tick (%s): %s in %.1fs", self.worker_id, stats.summary(), clock.monotonic() - started)
         return stats
 
     def claim_batch(self) -> list[q.Claimed]:
@@ -261,13 +261,13 @@ class Dispatcher:
                     tasks, timeout=FLUSH_SECONDS, return_when=asyncio.FIRST_COMPLETED
                 )
                 if finished and not done:
-                    oldest_done = time.monotonic()
+                    oldest_done = clock.monotonic()
                 for task in finished:
                     tasks.discard(task)
                     done.append(task.result())
                 if done and (
                     len(done) >= RECORD_CHUNK
-                    or time.monotonic() - oldest_done >= FLUSH_SECONDS
+                    or clock.monotonic() - oldest_done >= FLUSH_SECONDS
                     or (not tasks and not pending)
                 ):
                     await db(self._record, done, stats)
@@ -561,8 +561,14 @@ class Dispatcher:
     def _complete(self, session: Session, claims: Sequence[q.Claimed], stats: TickStats) -> None:
         """Move reminders to their next occurrence and drop their leases, where still ours."""
         by_token: dict[str, dict[int, datetime]] = {}
+        # Reminders due together mostly share a schedule: work out each distinct one once (the
+        # zone arithmetic was an eighth of the worker's time at 100,000 due at once).
+        schedules: dict[tuple[datetime, time, str, int, str], datetime] = {}
         for claim in claims:
-            by_token.setdefault(claim.token, {})[claim.id] = self._next_fire_at(claim)
+            key = (claim.occurrence_at, claim.local_time, claim.time_zone, claim.days, claim.kind)
+            if key not in schedules:
+                schedules[key] = self._next_fire_at(claim)
+            by_token.setdefault(claim.token, {})[claim.id] = schedules[key]
         for token, next_fire_at in by_token.items():
             done = q.complete_many(session, token=token, next_fire_at=next_fire_at)
             for reminder_id in sorted(next_fire_at.keys() - done):

@@ -50,6 +50,8 @@ MAX_EXPIRY: Final = timedelta(hours=24)
 # secret does not turn every queued notice (times every retry) into a request to LWA.
 TOKEN_FAILURE_COOLDOWN: Final = 5.0
 
+# One encoder for every body: json.dumps builds a new one per call when given separators.
+_compact_json: Final = json.JSONEncoder(separators=(",", ":"))
 _EVENT_HEADERS: Final = {"Content-Type": "application/json"}
 _TOKEN_HEADERS: Final = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
 
@@ -223,7 +225,7 @@ class AlexaChannel(PooledHttpChannel):
 
     async def send(self, notice: Notice) -> SendResult:
         timestamp = self._utcnow().astimezone(UTC).replace(microsecond=0)
-        body = json.dumps(build_event_body(notice, timestamp), separators=(",", ":")).encode()
+        body = _compact_json.encode(build_event_body(notice, timestamp)).encode()
         try:
             token = await self._get_token()
             reply = await self._post_event(body, token)
