@@ -130,16 +130,22 @@ def baseline(url: str, n: int, concurrency: int) -> dict[str, Any]:
             async with limit:
                 outcomes[(await channel.send(notice)).outcome.value] += 1
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(one(x) for x in notices[1:]))
-        return outcomes, time.perf_counter() - started
+        return outcomes, time.perf_counter() - started, time.process_time() - cpu
 
     try:
-        outcomes, seconds = aio.run(post_all())
+        outcomes, seconds, cpu = aio.run(post_all())
     finally:
         channel.close()
     assert outcomes[Outcome.DELIVERED.value] + outcomes[Outcome.RETRY.value] == n - 1, outcomes
-    return {"posts": n - 1, "seconds": seconds, "posts_per_s": (n - 1) / seconds, "outcomes": dict(outcomes)}
+    return {
+        "posts": n - 1,
+        "seconds": seconds,
+        "posts_per_s": (n - 1) / seconds,
+        "cpu_us_per_post": cpu / (n - 1) * 1e6,
+        "outcomes": dict(outcomes),
+    }
 
 
 # -- worker processes -------------------------------------------------------------------------------
@@ -157,6 +163,11 @@ class Worker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU this process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_mb(self) -> float:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
@@ -211,6 +222,7 @@ def run_dispatch(
             with engine.begin() as connection:
                 connection.execute(update(q.reminders).values(next_fire_at=due_at, visible_at=due_at))
             made_due = datetime.now(UTC)
+            cpu_before = sum(p.cpu_seconds() for p in procs)  # start-up and idle ticks excluded
             assert made_due < due_at, "making the rows due took longer than the lead"
             deadline = time.monotonic() + options.timeout
             while True:
@@ -220,6 +232,7 @@ def run_dispatch(
                     break
                 time.sleep(0.5)
             rss = [p.peak_rss_mb() for p in procs]
+            cpu = sum(p.cpu_seconds() for p in procs) - cpu_before
         finally:
             for p in procs:
                 p.stop()
@@ -253,6 +266,7 @@ def run_dispatch(
         "lateness_max": last,
         "lateness": sorted(lateness),
         "peak_rss_mb": rss,
+        "cpu_us_per_notice": cpu / n * 1e6,
     }
 
 
@@ -319,6 +333,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             run = run_dispatch(backend, stub, options.n, workers, options, args.out, "D")
         run["baseline"] = base
         run["vs_baseline"] = run["throughput_per_s"] / base["posts_per_s"]
+        # The same comparison in CPU per notice, which other load on the machine barely moves.
+        run["cpu_vs_baseline"] = base["cpu_us_per_post"] / run["cpu_us_per_notice"]
+        run["load_average"] = os.getloadavg()
         report["runs"].append(run)
     if options.fault_n and "sqlite" in backends(args.backend):
         with stub_process(options.delay, faults=0.3) as stub:
@@ -348,6 +365,9 @@ def print_tables(report: dict[str, Any]) -> None:
                 f"{run['throughput_per_s']:,.0f}",
                 f"{run['baseline']['posts_per_s']:,.0f}",
                 f"{run['vs_baseline']:.2f}",
+                f"{run['cpu_us_per_notice']:,.0f}",
+                f"{run['baseline']['cpu_us_per_post']:,.0f}",
+                f"{run['cpu_vs_baseline']:.2f}",
                 "/".join(f"{x:.0f}" for x in run["peak_rss_mb"]),
                 run["lost"],
                 run["users_notified_twice"],
@@ -366,6 +386,9 @@ def print_tables(report: dict[str, Any]) -> None:
                 "sent/s",
                 "no-DB posts/s",
                 "vs no-DB",
+                "CPU µs/notice",
+                "no-DB CPU µs/post",
+                "CPU vs no-DB",
                 "peak RSS MB",
                 "lost",
                 "twice",
