@@ -223,7 +223,12 @@ def scale(backend: str, sizes: list[int], due: int, batch: int, repeats: int) ->
                     f"{r['rows']:,}",
                     f"{float(r['claim_s']) * 1000:.1f}",  # type: ignore[arg-type]
                     f"{float(r['claim_s']) / base:.2f}x",  # type: ignore[arg-type]
-                    " / ".join(str(line).strip() for line in r["plan"][:2]),  # type: ignore[index]
+                    # The line that says how rows are found: the partial index, at every size.
+                    " / ".join(
+                        str(line).strip().split("  (cost")[0]
+                        for line in r["plan"]  # type: ignore[attr-defined]
+                        if "Scan" in str(line) or "SEARCH" in str(line)
+                    ),
                 )
                 for r in results
             ],

@@ -32,6 +32,7 @@ from scheduler.channels.base import (
     excerpt,
     transport_failure,
 )
+from scheduler.logs import safe
 from scheduler.urls import require_https_or_loopback
 
 log = logging.getLogger(__name__)
@@ -190,7 +191,7 @@ class AlexaChannel(PooledHttpChannel):
             except _TokenUnavailable as exc:
                 self._token_failed_until = now + TOKEN_FAILURE_COOLDOWN
                 self._token_failure = str(exc)
-                log.error("%s", exc)
+                log.error("%s", safe(exc, 300))  # it quotes LWA's reply: outside text
                 raise
             # Refresh a little early (10% of the lifetime, at most a minute) so a token never
             # expires in flight.
