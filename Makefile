@@ -36,9 +36,11 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/bench_claim.py
+	$(BIN)/python bench/bench_claim.py --scale 10000,1000000
 	$(BIN)/python bench/bench_dispatch.py
 	$(BIN)/python bench/bench_endpoint.py
 	$(BIN)/python bench/bench_request_guards.py
+	$(BIN)/python bench/bench_http.py
 	$(BIN)/python bench/bench_metrics.py
 
 stub: install

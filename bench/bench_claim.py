@@ -16,18 +16,27 @@ Seeds ``--rows`` reminders (``--due`` of them due now), then claims every due ro
 
 Per-row variants are time-boxed (``--time-box`` seconds) and reported as rows per second. Prints
 the due query's plan at this size to show it reads ix_reminders_due. Results are ratios.
+
+    python bench/bench_claim.py --scale 10000,1000000[,10000000] [--scale-due 1000]
+
+``--scale`` instead asks whether the due query's cost depends on how many reminders are stored:
+for each size it seeds that many (``--scale-due`` of them due), prints the plan, and times
+claiming the due ones (median of ``--repeats``), as a ratio to the smallest size. Ten million rows
+take minutes to seed, so that size is only run when asked for.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
-from common import analyze, backends, count_due, database, release_all, seed, table, utc_now
+from common import analyze, backends, count_due, database, release_all, seed, seed_due_at, table, utc_now
 from sqlalchemy import ColumnElement, Engine, not_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -159,6 +168,75 @@ def bench(backend: str, rows: int, due: int, batch: int, time_box: float) -> Non
     )
 
 
+def scale(backend: str, sizes: list[int], due: int, batch: int, repeats: int) -> list[dict[str, object]]:
+    """The claim's cost at a fixed due count, for growing numbers of stored reminders."""
+    results: list[dict[str, object]] = []
+    for size in sizes:
+        with database(backend) as url:
+            engine = make_engine(url)
+            sessions = make_session_factory(engine)
+            now = utc_now()
+            started = time.perf_counter()
+            seed_due_at(
+                engine,
+                rows=size,
+                due=due,
+                due_at=now - timedelta(minutes=1),
+                progress=f"seeding {size:,} ({backend})",
+            )
+            seeded = time.perf_counter() - started
+            with engine.connect() as connection:
+                plan = q.explain_due(connection, now, batch)
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                claimed = one_statement(sessions, now, batch, "scale")
+                times.append(time.perf_counter() - start)
+                assert len(claimed) == due, (len(claimed), due)
+                # Undo just those claims (the due rows are ids 1..due); no full-table work here.
+                with engine.begin() as connection:
+                    connection.execute(
+                        update(q.reminders)
+                        .where(q.reminders.c.id <= due)
+                        .values(visible_at=q.reminders.c.next_fire_at, lease_owner=None, lease_token=None)
+                    )
+            engine.dispose()
+        times.sort()
+        results.append(
+            {
+                "backend": backend,
+                "rows": size,
+                "due": due,
+                "seed_s": seeded,
+                "claim_s": times[len(times) // 2],
+                "plan": plan,
+            }
+        )
+    base = float(results[0]["claim_s"])  # type: ignore[arg-type]
+    print(
+        table(
+            f"\n[{backend}] claiming {due:,} due reminders (batches of {batch}, median of {repeats}) "
+            "as the table grows",
+            ["stored reminders", "claim ms", "vs smallest", "plan"],
+            [
+                (
+                    f"{r['rows']:,}",
+                    f"{float(r['claim_s']) * 1000:.1f}",  # type: ignore[arg-type]
+                    f"{float(r['claim_s']) / base:.2f}x",  # type: ignore[arg-type]
+                    # The line that says how rows are found: the partial index, at every size.
+                    " / ".join(
+                        str(line).strip().split("  (cost")[0]
+                        for line in r["plan"]  # type: ignore[attr-defined]
+                        if "Scan" in str(line) or "SEARCH" in str(line)
+                    ),
+                )
+                for r in results
+            ],
+        )
+    )
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -168,7 +246,22 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--time-box", type=float, default=10.0, help="seconds per per-row variant")
     parser.add_argument("--backend", choices=["auto", "sqlite", "postgresql", "both"], default="auto")
+    parser.add_argument("--scale", default="", help="comma-separated table sizes, e.g. 10000,1000000")
+    parser.add_argument("--scale-due", type=int, default=1_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--json", type=Path, default=None, help="also write the --scale figures here")
     args = parser.parse_args()
+    if args.scale:
+        sizes = [int(x) for x in args.scale.split(",")]
+        figures = [
+            r
+            for b in backends(args.backend)
+            for r in scale(b, sizes, args.scale_due, args.batch, args.repeats)
+        ]
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(figures, indent=1))
+        return
     for backend in backends(args.backend):
         bench(backend, args.rows, args.due, args.batch, args.time_box)
 

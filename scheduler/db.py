@@ -119,3 +119,16 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def autocommit_reads(engine: Engine) -> Engine:
+    """The engine to use for a read of one statement that needs no transaction around it.
+
+    On PostgreSQL a plain SELECT opens a transaction, so one read is three round trips (BEGIN, the
+    query, and the ROLLBACK when the connection goes back to the pool); in autocommit mode it is
+    one. SQLite's driver opens no transaction for a SELECT anyway, and switching its mode on every
+    checkout costs more than it saves, so SQLite keeps the engine as it is.
+    """
+    if engine.dialect.name == "sqlite":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")

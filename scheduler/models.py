@@ -126,7 +126,8 @@ class Delivery(Base):
     reminder_id: Mapped[int] = mapped_column(ForeignKey("reminders.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     occurrence_at: Mapped[datetime]
-    # sending -> sent | duplicate | missed | rejected | forbidden | failed
+    # sending -> sent | duplicate | missed | rejected | forbidden | failed, or sending <-> retrying
+    # while a transient failure waits in the queue for its next attempt (within the grace window)
     status: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
     reference_id: Mapped[str] = mapped_column(String(100))

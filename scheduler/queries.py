@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Integer, Select, Table, bindparam, select, text, update
+from sqlalchemy import Connection, CursorResult, Select, Table, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningUpdate
@@ -30,7 +30,9 @@ deliveries: Table = Base.metadata.tables["deliveries"]
 # render the booleans as `enabled = 1 AND paused = 0` there, which makes the due query a full scan.
 LIVE = text("reminders.enabled AND NOT reminders.paused")
 
-SENDING = "sending"
+SENDING = "sending"  # written just before the send; a worker that dies leaves it behind
+RETRYING = "retrying"  # a transient failure; the reminder is back in the queue for its next attempt
+OPEN_STATUSES = (SENDING, RETRYING)
 FINAL_STATUSES = frozenset({"sent", "duplicate", "missed", "rejected", "forbidden", "failed"})
 
 
@@ -50,32 +52,36 @@ class Claimed:
 
 
 @dataclass(frozen=True)
-class Recipient:
-    user_id: int
-    alexa_user_id: str
-    locale: str
-    can_deliver: bool
-
-
-@dataclass(frozen=True)
 class ReminderState:
-    """A claimed reminder as it is now: the user may have paused or cancelled it since the claim."""
+    """A claimed reminder as it is now (the user may have paused, cancelled or left since the claim),
+    with what delivering it needs to know about its user."""
 
     enabled: bool
     paused: bool
     lease_token: str | None
     can_deliver: bool
+    alexa_user_id: str
+    locale: str
 
 
 @dataclass(frozen=True)
 class FinalStatus:
-    """The final status of one occurrence, for finish_deliveries."""
+    """The status of one occurrence after a send (final, or RETRYING), for finish_deliveries."""
 
     reminder_id: int
     occurrence_at: datetime
     status: str
     attempts: int
     detail: str | None
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A claimed reminder handed back after a transient failure, due again at ``at``."""
+
+    reminder_id: int
+    token: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -164,33 +170,28 @@ def claim(session: Session, *, now: datetime, lease: timedelta, worker: str, lim
     return claimed
 
 
-def recipients(session: Session, user_ids: Collection[int]) -> dict[int, Recipient]:
-    if not user_ids:
-        return {}
-    rows = session.execute(
-        select(
-            users.c.id,
-            users.c.alexa_user_id,
-            users.c.locale,
-            User.can_deliver.label("can_deliver"),
-        ).where(users.c.id.in_(sorted(set(user_ids))))
-    ).all()
-    return {
-        row.id: Recipient(
-            user_id=row.id,
-            alexa_user_id=row.alexa_user_id,
-            locale=row.locale,
-            can_deliver=bool(row.can_deliver),
+def lock_claims(session: Session, reminder_ids: Collection[int], token: str) -> None:
+    """Order this transaction with ReminderService.forget_user (and cancels) before reading states.
+
+    PostgreSQL: ``claimed_states`` locks the rows (FOR UPDATE) until commit. SQLite has one writer,
+    but a transaction there takes the write lock only at its first write, so reads made before it
+    could see a state that a concurrent forget_user is about to change. This write (a no-op on our
+    own claimed rows) takes the lock first; it does so even when no row matches.
+    """
+    if session.get_bind().dialect.name == "sqlite" and reminder_ids:
+        session.execute(
+            update(reminders)
+            .where(reminders.c.id.in_(sorted(set(reminder_ids))), reminders.c.lease_token == token)
+            .values(lease_owner=reminders.c.lease_owner)
         )
-        for row in rows
-    }
 
 
-def reminder_states(session: Session, reminder_ids: Collection[int]) -> dict[int, ReminderState]:
-    """The claimed reminders' live flags and current lease tokens; deleted ones are absent.
+def claimed_states(session: Session, reminder_ids: Collection[int]) -> dict[int, ReminderState]:
+    """The claimed reminders' live flags, lease tokens and recipients; deleted ones are absent.
 
-    On PostgreSQL the rows stay locked until the caller commits, so a cancel cannot delete a
-    reminder between this read and the delivery rows written for it in the same transaction.
+    On PostgreSQL the reminder rows stay locked until the caller commits, so a cancel or a
+    forget_user cannot change a reminder between this read and the delivery rows written for it in
+    the same transaction: it waits, and then sees those rows.
     """
     if not reminder_ids:
         return {}
@@ -200,6 +201,8 @@ def reminder_states(session: Session, reminder_ids: Collection[int]) -> dict[int
             reminders.c.enabled,
             reminders.c.paused,
             reminders.c.lease_token,
+            users.c.alexa_user_id,
+            users.c.locale,
             User.can_deliver.label("can_deliver"),
         )
         .join(users, users.c.id == reminders.c.user_id)
@@ -212,6 +215,8 @@ def reminder_states(session: Session, reminder_ids: Collection[int]) -> dict[int
             paused=bool(row.paused),
             lease_token=row.lease_token,
             can_deliver=bool(row.can_deliver),
+            alexa_user_id=row.alexa_user_id,
+            locale=row.locale,
         )
         for row in rows
     }
@@ -252,14 +257,23 @@ def complete_many(session: Session, *, token: str, next_fire_at: Mapping[int, da
     return completed
 
 
-def release(session: Session, *, reminder_id: int, token: str, visible_at: datetime) -> bool:
-    """Hand a claimed reminder back unsent (same occurrence), due again at ``visible_at``."""
-    result = session.execute(
+def release_many(session: Session, retries: Sequence[Retry]) -> None:
+    """Hand claimed reminders back unsent (same occurrence), each due again at its ``at``.
+
+    One executemany; rows whose lease is no longer ours are left alone.
+    """
+    if not retries:
+        return
+    session.execute(
         update(reminders)
-        .where(reminders.c.id == reminder_id, reminders.c.lease_token == token)
-        .values(visible_at=visible_at, lease_owner=None, lease_token=None)
+        .where(reminders.c.id == bindparam("b_id"), reminders.c.lease_token == bindparam("b_token"))
+        .values(
+            visible_at=bindparam("b_at", type_=reminders.c.visible_at.type),
+            lease_owner=None,
+            lease_token=None,
+        ),
+        [{"b_id": r.reminder_id, "b_token": r.token, "b_at": r.at} for r in retries],
     )
-    return _rowcount(result) == 1
 
 
 # -- delivery log ------------------------------------------------------------------------------
@@ -376,13 +390,13 @@ def finish_delivery(
     attempts: int,
     detail: str | None,
 ) -> bool:
-    """Move a 'sending' row to its final status; False if another worker finished it first."""
+    """Move an open row to its final status; False if another worker finished it first."""
     result = session.execute(
         update(deliveries)
         .where(
             deliveries.c.reminder_id == reminder_id,
             deliveries.c.occurrence_at == occurrence_at,
-            deliveries.c.status == SENDING,
+            deliveries.c.status.in_(OPEN_STATUSES),
         )
         .values(status=status, attempts=deliveries.c.attempts + attempts, detail=detail)
     )
@@ -393,35 +407,42 @@ def finish_delivery(
 
 
 def finish_deliveries(session: Session, outcomes: Sequence[FinalStatus]) -> None:
-    """``finish_delivery`` for many occurrences, as one executemany."""
-    if not outcomes:
-        return
-    stmt = (
-        update(deliveries)
-        .where(
-            deliveries.c.reminder_id == bindparam("b_reminder_id"),
-            deliveries.c.occurrence_at == bindparam("b_occurrence_at", type_=deliveries.c.occurrence_at.type),
-            deliveries.c.status == SENDING,
+    """Move open rows ('sending' or 'retrying') to the given statuses, adding the attempts made.
+
+    Outcomes that share status, attempts, detail and occurrence (a chunk of sends due together,
+    almost all "HTTP 202: accepted") become one UPDATE ... WHERE reminder_id IN (...), so a chunk
+    costs a statement or two instead of one per row.
+    """
+    groups: dict[tuple[str, int, str | None, datetime], list[int]] = {}
+    for o in outcomes:
+        groups.setdefault((o.status, o.attempts, o.detail, o.occurrence_at), []).append(o.reminder_id)
+    for (status, attempts, detail, occurrence_at), ids in groups.items():
+        session.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.reminder_id.in_(ids),
+                deliveries.c.occurrence_at == occurrence_at,
+                deliveries.c.status.in_(OPEN_STATUSES),
+            )
+            .values(status=status, attempts=deliveries.c.attempts + attempts, detail=detail)
         )
-        .values(
-            status=bindparam("b_status"),
-            attempts=deliveries.c.attempts + bindparam("b_attempts", type_=Integer()),
-            detail=bindparam("b_detail"),
+
+
+def reopen_deliveries(session: Session, keys: Collection[tuple[int, datetime]]) -> None:
+    """'retrying' -> 'sending' for occurrences about to be attempted again."""
+    by_time: dict[datetime, list[int]] = {}
+    for reminder_id, at in keys:
+        by_time.setdefault(at, []).append(reminder_id)
+    for at, ids in by_time.items():
+        session.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.reminder_id.in_(ids),
+                deliveries.c.occurrence_at == at,
+                deliveries.c.status == RETRYING,
+            )
+            .values(status=SENDING)
         )
-    )
-    session.execute(
-        stmt,
-        [
-            {
-                "b_reminder_id": o.reminder_id,
-                "b_occurrence_at": o.occurrence_at,
-                "b_status": o.status,
-                "b_attempts": o.attempts,
-                "b_detail": o.detail,
-            }
-            for o in outcomes
-        ],
-    )
 
 
 def set_pending_greetings(session: Session, kinds: Mapping[int, str]) -> None:

@@ -1,97 +1,73 @@
-"""Retry one notice on transient failures, with capped exponential backoff and full jitter.
+"""When to try a notice again after a transient failure: jittered backoff, Retry-After, the grace window.
+
+Nothing here sleeps. The dispatcher hands a failed occurrence back to the queue (the reminder's
+``visible_at`` becomes the next attempt time, the occurrence and its referenceId stay), so a storm
+of 429s never parks the senders while their leases run out; any worker picks the row up again when
+it comes due. Retries go on until the occurrence's grace window ends, however many attempts that
+takes; only then is it given up.
 
 Full jitter (a uniform wait between 0 and the exponential bound) spreads out the many sends that
 fail together when Amazon throttles a burst, so they do not all come back at the same instant.
-Clock, sleep and randomness are injected so tests run instantly and deterministically.
 """
 
 from __future__ import annotations
 
-import logging
 import random
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scheduler.channels.base import Channel, Notice, Outcome, SendResult
-
-log = logging.getLogger(__name__)
+BASE_SECONDS = 0.5
+CAP_SECONDS = 30.0
 
 
 def backoff_delay(
-    attempt: int, *, rng: random.Random, base: float, cap: float, retry_after: float | None
+    attempt: int, *, rng: random.Random, base: float = BASE_SECONDS, cap: float = CAP_SECONDS
 ) -> float:
-    """The wait after failed attempt number ``attempt`` (1-based).
-
-    Without a hint: uniform in [0, min(cap, base * 2**(attempt-1))]. With a Retry-After hint: at
-    least the hint, since the server asked for it, but never more than ``cap``.
-    """
-    # Cap the exponent as well, so a large max_attempts cannot overflow the float.
-    bound = min(cap, base * 2.0 ** min(attempt - 1, 62))
-    delay = rng.uniform(0.0, bound)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return min(delay, cap)
-
-
-def send_with_retry(
-    channel: Channel,
-    notice: Notice,
-    *,
-    deadline: datetime,
-    clock: Callable[[], datetime],
-    sleep: Callable[[float], None],
-    rng: random.Random,
-    base: float = 0.5,
-    cap: float = 30.0,
-    max_attempts: int = 6,
-) -> tuple[SendResult, int]:
-    """Send, retrying RETRY outcomes; return the last result and the number of attempts made.
-
-    The first attempt is always made (the caller decided the notice is worth sending); the deadline
-    only limits waiting: if the next wait would end after ``deadline``, give up with the last RETRY.
-    """
-    if max_attempts < 1:
-        raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+    """The jittered wait after failed attempt number ``attempt`` (1-based): uniform in
+    [0, min(cap, base * 2**(attempt-1))]."""
+    if attempt < 1:
+        raise ValueError(f"attempt must be >= 1, got {attempt}")
     if base <= 0 or cap < 0:
         raise ValueError(f"need base > 0 and cap >= 0, got base={base}, cap={cap}")
-    attempt = 0
-    while True:
-        attempt += 1
-        result = channel.send(notice)
-        if result.outcome is not Outcome.RETRY:
-            return result, attempt
-        if attempt >= max_attempts:
-            log.warning(
-                "%s: giving up on %s after %d attempts (last status %s: %s)",
-                channel.name,
-                notice.reference_id,
-                attempt,
-                result.status,
-                result.detail,
+    # Cap the exponent as well, so a long run of attempts cannot overflow the float.
+    bound = min(cap, base * 2.0 ** min(attempt - 1, 62))
+    return rng.uniform(0.0, bound)
+
+
+@dataclass(frozen=True)
+class RetryPlan:
+    """``at``: when to try again, or None when no attempt fits before ``deadline`` (give up)."""
+
+    at: datetime | None
+    reason: str
+
+
+def plan_retry(
+    attempt: int,
+    *,
+    now: datetime,
+    deadline: datetime,
+    retry_after: float | None,
+    rng: random.Random,
+    base: float = BASE_SECONDS,
+    cap: float = CAP_SECONDS,
+) -> RetryPlan:
+    """The next attempt after failed attempt number ``attempt``, or a reason to give up.
+
+    A ``Retry-After`` hint is honoured in full (never retried sooner), even past ``cap``; if it
+    points past the deadline the occurrence is given up. Without a hint the jittered wait is cut
+    to the time left, so the last attempt still happens inside the grace window.
+    """
+    left = (deadline - now).total_seconds()
+    if left <= 0:
+        return RetryPlan(None, f"grace window ended {deadline.isoformat()}")
+    wait = backoff_delay(attempt, rng=rng, base=base, cap=cap)
+    if retry_after is not None:
+        if retry_after > left:
+            return RetryPlan(
+                None,
+                f"Retry-After {retry_after:g}s passes the end of the grace window {deadline.isoformat()}",
             )
-            return result, attempt
-        wait = backoff_delay(attempt, rng=rng, base=base, cap=cap, retry_after=result.retry_after)
-        if clock() + timedelta(seconds=wait) > deadline:
-            log.warning(
-                "%s: giving up on %s after %d attempts: a %.2fs wait would pass the deadline %s "
-                "(last status %s: %s)",
-                channel.name,
-                notice.reference_id,
-                attempt,
-                wait,
-                deadline.isoformat(),
-                result.status,
-                result.detail,
-            )
-            return result, attempt
-        log.warning(
-            "%s: attempt %d/%d for %s got status %s (%s); retrying in %.2fs",
-            channel.name,
-            attempt,
-            max_attempts,
-            notice.reference_id,
-            result.status,
-            result.detail,
-            wait,
-        )
-        sleep(wait)
+        wait = max(wait, retry_after)
+    wait = min(wait, left)
+    return RetryPlan(now + timedelta(seconds=wait), f"retry in {wait:.2f}s")

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+import time as clock_time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.db import utcnow
+from scheduler.logs import user_ref
 from scheduler.models import Delivery, Reminder, SkillState, User
+from scheduler.queries import SENDING
 from scheduler.recurrence import EVERY_DAY, next_occurrence
 
 KINDS = ("stretch", "water")
+
+log = logging.getLogger(__name__)
+
+# How long forget_user waits for sends to that user already under way (their 'sending' rows) to
+# be recorded. They normally take one round trip to Amazon; the bound keeps SkillDisabled's
+# answer well inside Alexa's 8 s even if a worker died mid-send.
+FORGET_WAIT_SECONDS = 3.0
+FORGET_POLL_SECONDS = 0.02
 
 
 class ReminderError(ValueError):
@@ -60,9 +72,16 @@ def check_zone(zone: str) -> ZoneInfo:
 
 
 class ReminderService:
-    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        forget_wait: float = FORGET_WAIT_SECONDS,
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._forget_wait = forget_wait
 
     # -- users ---------------------------------------------------------------------------------
 
@@ -223,15 +242,64 @@ class ReminderService:
     # -- events from Alexa ---------------------------------------------------------------------
 
     def forget_user(self, alexa_user_id: str) -> None:
-        """Delete everything stored for this user (SkillDisabled)."""
+        """Delete everything stored for this user (SkillDisabled); once it returns, nothing more is
+        sent to them, by any worker.
+
+        1. Disable the user's reminders and commit. A worker prepares each wave of sends in a
+           transaction that locks the claimed reminder rows first (row locks on PostgreSQL, the
+           single writer on SQLite), so this commit is ordered with every prepare: a later prepare
+           sees the reminders disabled and sends nothing; an earlier one has committed its
+           'sending' rows, and its wave is already going out.
+        2. Wait, at most ``forget_wait`` seconds, for those 'sending' rows of reminders under a live
+           lease to be recorded, that is for the sends already under way to be answered.
+        3. Delete the user's rows.
+        """
         with self._sessions.begin() as session:
-            user = self._find_user(session, alexa_user_id)
-            if user is not None:
-                # Explicit child deletes: no reliance on the backend enforcing ON DELETE CASCADE.
-                session.execute(delete(Delivery).where(Delivery.user_id == user.id))
-                session.execute(delete(Reminder).where(Reminder.user_id == user.id))
-                session.execute(delete(User).where(User.id == user.id))
+            user_id = session.scalar(select(User.id).where(User.alexa_user_id == alexa_user_id))
+            if user_id is None:
+                session.execute(delete(SkillState).where(SkillState.alexa_user_id == alexa_user_id))
+                return
+            now = self._clock()
+            leased = [
+                row.id
+                for row in session.execute(
+                    update(Reminder)
+                    .where(Reminder.user_id == user_id)
+                    .values(enabled=False)
+                    .returning(Reminder.id, Reminder.lease_token, Reminder.visible_at)
+                )
+                if row.lease_token is not None and row.visible_at > now
+            ]
+        if leased:
+            self._wait_for_sends(alexa_user_id, leased)
+        with self._sessions.begin() as session:
+            # Explicit child deletes: no reliance on the backend enforcing ON DELETE CASCADE.
+            session.execute(delete(Delivery).where(Delivery.user_id == user_id))
+            session.execute(delete(Reminder).where(Reminder.user_id == user_id))
+            session.execute(delete(User).where(User.id == user_id))
             session.execute(delete(SkillState).where(SkillState.alexa_user_id == alexa_user_id))
+
+    def _wait_for_sends(self, alexa_user_id: str, reminder_ids: Sequence[int]) -> None:
+        deadline = clock_time.monotonic() + self._forget_wait
+        while True:
+            with self._sessions() as session:
+                in_flight = session.scalar(
+                    select(func.count())
+                    .select_from(Delivery)
+                    .where(Delivery.reminder_id.in_(reminder_ids), Delivery.status == SENDING)
+                )
+            if not in_flight:
+                return
+            if clock_time.monotonic() >= deadline:
+                log.warning(
+                    "forget %s: %d send(s) still unrecorded after %gs (a worker may have stopped "
+                    "mid-send); deleting anyway, no new send can start",
+                    user_ref(alexa_user_id),
+                    in_flight,
+                    self._forget_wait,
+                )
+                return
+            clock_time.sleep(FORGET_POLL_SECONDS)
 
     def set_notifications_allowed(self, alexa_user_id: str, allowed: bool, at: datetime) -> bool:
         """Apply a permission event; returns False when a newer event was already applied."""
@@ -264,6 +332,21 @@ class ReminderService:
             apply(user)
             self._sync_paused(user)
             return True
+
+    def clear_greeting(self, alexa_user_id: str, kind: str) -> bool:
+        """Mark the greeting of ``kind`` as said (the skill read it with the user's state).
+
+        Only that kind is cleared: a reminder of the other kind delivered since the read keeps its
+        greeting for the next visit. Returns whether anything was cleared.
+        """
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(User)
+                .where(User.alexa_user_id == alexa_user_id, User.pending_greeting == kind)
+                .values(pending_greeting=None)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(getattr(result, "rowcount", 0))
 
     def take_greeting(self, alexa_user_id: str) -> str | None:
         """The kind of reminder delivered since the user last opened the skill, cleared once read."""

@@ -133,9 +133,9 @@ class _SkippedTickFilter(logging.Filter):
 
 
 def _quiet_chatty_loggers() -> None:
-    # APScheduler logs "Running job ..." on every tick and httpx one line per request, both at INFO;
-    # the tick logs its own summary and every failure. Only loggers nobody configured are changed.
-    for name in ("apscheduler.executors.default", "httpx"):
+    # APScheduler logs "Running job ..." on every tick at INFO; the tick logs its own summary and
+    # every failure. Only loggers nobody configured are changed.
+    for name in ("apscheduler.executors.default",):
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.WARNING)

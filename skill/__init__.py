@@ -42,7 +42,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.config["TESTING"] = bool(overrides.get("TESTING", False))
 
-    engine = make_engine(settings.database_url, timeouts=settings.database_timeouts)
+    # No ping on every checkout (a round trip per request on PostgreSQL): each request's first
+    # statement is the state read, which retries once on a connection the database had closed.
+    engine = make_engine(settings.database_url, timeouts=settings.database_timeouts, pool_pre_ping=False)
     sessions = make_session_factory(engine)
     reminders = overrides.get("REMINDER_SERVICE") or ReminderService(sessions, clock=clock)
     services = SkillServices(settings, engine, sessions, reminders, clock)

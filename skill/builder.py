@@ -9,21 +9,22 @@ from skill import handlers
 from skill.api_client import PooledApiClient
 from skill.interceptors import LoadRequestContext, SaveState
 from skill.persistence import SqlAlchemyPersistenceAdapter
+from skill.serializer import EnvelopeSerializer
 from skill.services import SkillServices
 
 
 def build_skill(services: SkillServices) -> CustomSkill:
-    builder = CustomSkillBuilder(
-        persistence_adapter=SqlAlchemyPersistenceAdapter(services.sessions),
-        api_client=PooledApiClient(),
-    )
+    adapter = SqlAlchemyPersistenceAdapter(services.engine)
+    builder = CustomSkillBuilder(persistence_adapter=adapter, api_client=PooledApiClient())
     # The skill id is checked in the endpoint (a clean 400); setting it here too would make a
     # mismatch raise inside the SDK instead.
-    builder.add_global_request_interceptor(LoadRequestContext(services))
+    builder.add_global_request_interceptor(LoadRequestContext(services, adapter))
     builder.add_global_response_interceptor(SaveState())
     for handler in handlers.request_handlers(services):
         builder.add_request_handler(handler)
     for exception_handler in handlers.exception_handlers(services):
         builder.add_exception_handler(exception_handler)
     skill: CustomSkill = builder.create()
+    # The SDK's models and mapping, with a fast timestamp parse and no second JSON parse.
+    skill.serializer = EnvelopeSerializer()
     return skill

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 from ask_sdk_core.skill import CustomSkill
-from ask_sdk_model import RequestEnvelope
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,6 +24,7 @@ from skill.handlers.events import event_problem
 from skill.replay import ReplayGuard
 from skill.request_context import bind_user
 from skill.request_kinds import is_event, may_speak
+from skill.serializer import EnvelopeSerializer
 from skill.services import SkillServices
 from skill.verification import (
     RequestVerifier,
@@ -117,7 +117,7 @@ def _answer(labels: metrics.RequestLabels) -> Response | tuple[Response, int]:
         return _refuse("request already received", request_id)
 
     try:
-        envelope = skill.serializer.deserialize(payload=body.decode("utf-8"), obj_type=RequestEnvelope)
+        envelope = cast(EnvelopeSerializer, skill.serializer).envelope(payload)
     except Exception as exc:  # the SDK raises several types for a body it cannot map
         # Its messages quote the whole body, access token included: only the class is logged.
         return _refuse("request envelope could not be read", request_id, detail=describe(exc, excerpt=False))

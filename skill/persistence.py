@@ -1,20 +1,34 @@
-"""The ask-sdk persistence adapter, on SQLAlchemy: per-user skill state that outlives a session."""
+"""The ask-sdk persistence adapter, on SQLAlchemy: per-user skill state that outlives a session.
+
+It sits on the request path of every request with a user, so it reads with one prepared Core
+statement (no ORM session): the user's state and, at launch, the pending greeting the reminders
+worker left in ``users`` (see ``scheduler.queries.set_pending_greetings``) come back in one row of
+one round trip. Writes happen only when a handler changed something (``SaveState``).
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_model import RequestEnvelope
-from sqlalchemy import delete, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import BindParameter, Engine, bindparam, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
-from scheduler.models import SkillState
+from scheduler.db import autocommit_reads, utcnow
+from scheduler.models import SkillState, User
 
 log = logging.getLogger(__name__)
+
+_USER: BindParameter[str] = bindparam("user")
+# Scalar subqueries, so a user with no state row (or no users row) still gets exactly one row.
+_ATTRIBUTES = select(SkillState.attributes).where(SkillState.alexa_user_id == _USER).scalar_subquery()
+_GREETING = select(User.pending_greeting).where(User.alexa_user_id == _USER).scalar_subquery()
+_READ_STATE = select(_ATTRIBUTES)
+_READ_STATE_AND_GREETING = select(_ATTRIBUTES, _GREETING)
 
 
 def user_id_of(request_envelope: RequestEnvelope) -> str:
@@ -29,6 +43,14 @@ def user_id_of(request_envelope: RequestEnvelope) -> str:
     return str(user_id)
 
 
+@dataclass(frozen=True)
+class StoredState:
+    """What one read returns: the user's attributes, and the pending greeting when asked for."""
+
+    attributes: dict[str, Any]
+    greeting: str | None = None
+
+
 class SqlAlchemyPersistenceAdapter(AbstractPersistenceAdapter):
     """Stores one JSON document of attributes per Alexa user id in ``skill_state``.
 
@@ -36,37 +58,55 @@ class SqlAlchemyPersistenceAdapter(AbstractPersistenceAdapter):
     what the user hears, so this class never swallows them.
     """
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._reads = autocommit_reads(engine)
+
+    def load(self, request_envelope: RequestEnvelope, *, greeting: bool = False) -> StoredState:
+        """The user's attributes, and with ``greeting`` the pending greeting too, in one SELECT."""
+        user_id = user_id_of(request_envelope)
+        statement = _READ_STATE_AND_GREETING if greeting else _READ_STATE
+        for attempt in (1, 2):
+            try:
+                with self._reads.connect() as connection:
+                    row = connection.execute(statement, {"user": user_id}).one()
+                break
+            except DBAPIError as exc:
+                # A pooled connection the database closed (a restart, an idle timeout): SQLAlchemy
+                # has now discarded every pooled connection, so one more try gets a fresh one. This
+                # read comes first in every request, so it stands in for a ping on each checkout.
+                if attempt == 1 and exc.connection_invalidated:
+                    log.warning("database connection was closed; reading skill state again")
+                    continue
+                raise PersistenceException(f"could not read skill state: {exc.__class__.__name__}") from exc
+            except SQLAlchemyError as exc:
+                raise PersistenceException(f"could not read skill state: {exc.__class__.__name__}") from exc
+        return StoredState(dict(row[0] or {}), row[1] if greeting else None)
 
     def get_attributes(self, request_envelope: RequestEnvelope) -> dict[str, Any]:
-        user_id = user_id_of(request_envelope)
-        try:
-            with self._sessions() as session:
-                attributes = session.scalar(
-                    select(SkillState.attributes).where(SkillState.alexa_user_id == user_id)
-                )
-        except SQLAlchemyError as exc:
-            raise PersistenceException(f"could not read skill state: {exc.__class__.__name__}") from exc
-        return dict(attributes or {})
+        return self.load(request_envelope).attributes
 
     def save_attributes(self, request_envelope: RequestEnvelope, attributes: dict[str, Any]) -> None:
         user_id = user_id_of(request_envelope)
+        values = {"attributes": dict(attributes), "updated_at": utcnow()}
+        change = update(SkillState).where(SkillState.alexa_user_id == user_id).values(values)
         try:
-            with self._sessions.begin() as session:
-                row = session.get(SkillState, user_id)
-                if row is None:
-                    session.add(SkillState(alexa_user_id=user_id, attributes=dict(attributes)))
-                else:
-                    # A new dict, so SQLAlchemy sees the JSON column as changed.
-                    row.attributes = dict(attributes)
+            try:
+                with self._engine.begin() as connection:
+                    # Most saves are for a user who has a row: one statement. A first save inserts.
+                    if connection.execute(change).rowcount == 0:
+                        connection.execute(insert(SkillState).values(alexa_user_id=user_id, **values))
+            except IntegrityError:
+                # A concurrent first request of the same user inserted the row: update it instead.
+                with self._engine.begin() as connection:
+                    connection.execute(change)
         except SQLAlchemyError as exc:
             raise PersistenceException(f"could not save skill state: {exc.__class__.__name__}") from exc
 
     def delete_attributes(self, request_envelope: RequestEnvelope) -> None:
         user_id = user_id_of(request_envelope)
         try:
-            with self._sessions.begin() as session:
-                session.execute(delete(SkillState).where(SkillState.alexa_user_id == user_id))
+            with self._engine.begin() as connection:
+                connection.execute(delete(SkillState).where(SkillState.alexa_user_id == user_id))
         except SQLAlchemyError as exc:
             raise PersistenceException(f"could not delete skill state: {exc.__class__.__name__}") from exc

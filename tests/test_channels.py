@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
 
+from scheduler import aio
 from scheduler.channels import (
     AlexaChannel,
     LogChannel,
@@ -25,12 +26,18 @@ from scheduler.channels import (
     reference_id_for,
     verify_signature,
 )
-from scheduler.channels.base import REFERENCE_ID_RE, Channel, parse_retry_after
+from scheduler.channels.alexa import build_event_body
+from scheduler.channels.base import REFERENCE_ID_RE, Channel, SendResult, parse_retry_after
 from scheduler.urls import require_https_or_loopback
 from tests.stubs.alexa_api import AlexaApiStub, start_stub
 
 NOW = datetime(2026, 11, 23, 2, 30, 7, tzinfo=UTC)
 USER = "amzn1.ask.account.AEXAMPLEUSER0000000000000001"
+
+
+def send(channel: Channel, notice: Notice) -> SendResult:
+    """One send on the worker's send loop, waited for."""
+    return aio.run(channel.send(notice))
 
 
 def make_notice(n: int = 1, *, user: str = USER, expires_at: datetime | None = None) -> Notice:
@@ -168,7 +175,7 @@ def make_alexa(stub: AlexaApiStub) -> Iterator[Callable[..., AlexaChannel]]:
 
 def test_alexa_delivers_a_message_alert(stub: AlexaApiStub, make_alexa: Callable[..., AlexaChannel]) -> None:
     notice = make_notice(1)
-    result = make_alexa().send(notice)
+    result = send(make_alexa(), notice)
     assert result.outcome is Outcome.DELIVERED
     assert result.status == 202
     [event] = stub.events
@@ -189,10 +196,43 @@ def test_alexa_delivers_a_message_alert(stub: AlexaApiStub, make_alexa: Callable
     assert datetime.fromisoformat(body["expiryTime"]) == notice.expires_at
 
 
+def test_the_event_body_is_what_the_sdk_serializer_writes() -> None:
+    # The channel writes the body out directly (the SDK's serializer costs ~70 µs a notice); it
+    # must stay field for field what ask-sdk-model's CreateProactiveEventRequest serializes to.
+    from ask_sdk_core.serialize import DefaultSerializer
+    from ask_sdk_model.services.proactive_events.create_proactive_event_request import (
+        CreateProactiveEventRequest,
+    )
+    from ask_sdk_model.services.proactive_events.event import Event
+    from ask_sdk_model.services.proactive_events.relevant_audience import RelevantAudience
+    from ask_sdk_model.services.proactive_events.relevant_audience_type import RelevantAudienceType
+
+    from scheduler.channels.alexa import clamp_expiry
+
+    for notice in (make_notice(1), make_notice(2, expires_at=NOW + timedelta(days=3))):
+        request = CreateProactiveEventRequest(
+            timestamp=NOW,
+            reference_id=notice.reference_id,
+            expiry_time=clamp_expiry(NOW, notice.expires_at),
+            event=Event(
+                name="AMAZON.MessageAlert.Activated",
+                payload={
+                    "state": {"status": "UNREAD", "freshness": "NEW"},
+                    "messageGroup": {"creator": {"name": "Cramp Coach"}, "count": 1, "urgency": "URGENT"},
+                },
+            ),
+            localized_attributes=[{"locale": notice.locale}],
+            relevant_audience=RelevantAudience(
+                object_type=RelevantAudienceType.Unicast, payload={"user": notice.alexa_user_id}
+            ),
+        )
+        assert build_event_body(notice, NOW) == DefaultSerializer().serialize(request)
+
+
 def test_alexa_live_stage_uses_the_live_path(
     stub: AlexaApiStub, make_alexa: Callable[..., AlexaChannel]
 ) -> None:
-    assert make_alexa(stage="live").send(make_notice()).outcome is Outcome.DELIVERED
+    assert send(make_alexa(stage="live"), make_notice()).outcome is Outcome.DELIVERED
     assert [(e["stage"], e["path"]) for e in stub.events] == [("live", "/v1/proactiveEvents")]
 
 
@@ -208,7 +248,7 @@ def test_alexa_live_stage_uses_the_live_path(
 def test_alexa_clamps_expiry_into_amazons_window(
     stub: AlexaApiStub, make_alexa: Callable[..., AlexaChannel], expires_at: datetime, expected: datetime
 ) -> None:
-    assert make_alexa().send(make_notice(expires_at=expires_at)).outcome is Outcome.DELIVERED
+    assert send(make_alexa(), make_notice(expires_at=expires_at)).outcome is Outcome.DELIVERED
     assert datetime.fromisoformat(stub.events[0]["body"]["expiryTime"]) == expected
 
 
@@ -218,13 +258,13 @@ def test_alexa_token_is_cached_then_refreshed_after_expiry(
     clock = FakeMonotonic()
     channel = make_alexa(monotonic=clock)
     for n in range(10):
-        assert channel.send(make_notice(n)).outcome is Outcome.DELIVERED
+        assert send(channel, make_notice(n)).outcome is Outcome.DELIVERED
     assert stub.token_grants == 1
     clock.now += 3000  # still inside the 3600 s lifetime
-    assert channel.send(make_notice(10)).outcome is Outcome.DELIVERED
+    assert send(channel, make_notice(10)).outcome is Outcome.DELIVERED
     assert stub.token_grants == 1
     clock.now += 600  # past expires_in
-    assert channel.send(make_notice(11)).outcome is Outcome.DELIVERED
+    assert send(channel, make_notice(11)).outcome is Outcome.DELIVERED
     assert stub.token_grants == 2
     tokens = [e["access_token"] for e in stub.events]
     assert len(set(tokens[:11])) == 1 and tokens[11] != tokens[0]
@@ -232,8 +272,8 @@ def test_alexa_token_is_cached_then_refreshed_after_expiry(
 
 def test_alexa_409_is_duplicate(make_alexa: Callable[..., AlexaChannel]) -> None:
     channel = make_alexa()
-    assert channel.send(make_notice(1)).outcome is Outcome.DELIVERED
-    result = channel.send(make_notice(1))
+    assert send(channel, make_notice(1)).outcome is Outcome.DELIVERED
+    result = send(channel, make_notice(1))
     assert (result.outcome, result.status) == (Outcome.DUPLICATE, 409)
 
 
@@ -242,7 +282,7 @@ def test_alexa_throttling_and_server_errors_are_retry(
     stub: AlexaApiStub, make_alexa: Callable[..., AlexaChannel], status: int, retry_after: float | None
 ) -> None:
     stub.fail_next(status, retry_after=retry_after)
-    result = make_alexa().send(make_notice())
+    result = send(make_alexa(), make_notice())
     assert (result.outcome, result.status, result.retry_after) == (Outcome.RETRY, status, retry_after)
     assert stub.events == []
 
@@ -252,7 +292,7 @@ def test_alexa_other_client_errors_are_rejected(
     stub: AlexaApiStub, make_alexa: Callable[..., AlexaChannel], status: int
 ) -> None:
     stub.fail_next(status)
-    result = make_alexa().send(make_notice())
+    result = send(make_alexa(), make_notice())
     assert (result.outcome, result.status) == (Outcome.REJECTED, status)
     assert "forced" in result.detail
 
@@ -261,7 +301,7 @@ def test_alexa_403_twice_is_forbidden_after_one_refresh(
     stub: AlexaApiStub, make_alexa: Callable[..., AlexaChannel]
 ) -> None:
     stub.fail_next(403, times=2)
-    result = make_alexa().send(make_notice())
+    result = send(make_alexa(), make_notice())
     assert (result.outcome, result.status) == (Outcome.FORBIDDEN, 403)
     assert stub.token_grants == 2
     event_posts = [r for r in stub.requests if r["path"].startswith("/v1/")]
@@ -272,9 +312,9 @@ def test_alexa_revoked_token_is_replaced_transparently(
     stub: AlexaApiStub, make_alexa: Callable[..., AlexaChannel]
 ) -> None:
     channel = make_alexa()
-    assert channel.send(make_notice(1)).outcome is Outcome.DELIVERED
+    assert send(channel, make_notice(1)).outcome is Outcome.DELIVERED
     stub.revoke_tokens()
-    assert channel.send(make_notice(2)).outcome is Outcome.DELIVERED
+    assert send(channel, make_notice(2)).outcome is Outcome.DELIVERED
     assert stub.token_grants == 2
     assert len(stub.events) == 2
 
@@ -284,10 +324,10 @@ def test_alexa_bad_credentials_are_retry_without_hammering_lwa(stub: AlexaApiStu
     with AlexaChannel(
         stub.client_id, "wrong", api_endpoint=stub.url, token_url=stub.token_url, monotonic=clock
     ) as channel:
-        first = channel.send(make_notice(1))
-        second = channel.send(make_notice(2))
+        first = send(channel, make_notice(1))
+        second = send(channel, make_notice(2))
         clock.now += 10  # past the cool-down: ask LWA again
-        third = channel.send(make_notice(3))
+        third = send(channel, make_notice(3))
     for result in (first, second, third):
         assert result.outcome is Outcome.RETRY
         assert result.status is None
@@ -300,7 +340,7 @@ def test_alexa_bad_credentials_are_retry_without_hammering_lwa(stub: AlexaApiStu
 def test_alexa_connection_refused_is_retry() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with AlexaChannel("id", "secret", api_endpoint=url, token_url=url + "/auth/o2/token") as channel:
-        result = channel.send(make_notice())
+        result = send(channel, make_notice())
     assert (result.outcome, result.status) == (Outcome.RETRY, None)
 
 
@@ -309,16 +349,16 @@ def test_alexa_event_connection_refused_is_retry(stub: AlexaApiStub) -> None:
     with AlexaChannel(
         stub.client_id, stub.client_secret, api_endpoint=url, token_url=stub.token_url
     ) as channel:
-        result = channel.send(make_notice())
+        result = send(channel, make_notice())
     assert (result.outcome, result.status) == (Outcome.RETRY, None)
-    assert "ConnectError" in result.detail
+    assert "ClientConnectorError" in result.detail
 
 
 def test_alexa_read_timeout_is_retry(stub: AlexaApiStub, make_alexa: Callable[..., AlexaChannel]) -> None:
-    channel = make_alexa(timeout=httpx.Timeout(5.0, read=0.1))
-    channel.send(make_notice(1))  # fetch the token before the stub slows down
+    channel = make_alexa(timeout=aiohttp.ClientTimeout(total=0.3))
+    send(channel, make_notice(1))  # fetch the token before the stub slows down
     stub.delay = 2.0
-    result = channel.send(make_notice(2))
+    result = send(channel, make_notice(2))
     assert (result.outcome, result.status) == (Outcome.RETRY, None)
     assert "Timeout" in result.detail
 
@@ -345,12 +385,15 @@ def test_alexa_concurrent_sends_arrive_exactly_once(
 ) -> None:
     channel = make_alexa()
     notices = [make_notice(n, user=f"{USER}{n % 7}") for n in range(160)]
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(channel.send, notices))
+
+    async def all_at_once() -> list[SendResult]:
+        return list(await asyncio.gather(*(channel.send(n) for n in notices)))
+
+    results = aio.run(all_at_once())
     assert {r.outcome for r in results} == {Outcome.DELIVERED}
     received = sorted(e["reference_id"] for e in stub.events)
     assert received == sorted(n.reference_id for n in notices)
-    assert stub.token_grants == 1  # one refresh at a time: the other threads waited for it
+    assert stub.token_grants == 1  # one refresh at a time: the other sends waited for it
 
 
 # -- webhook -----------------------------------------------------------------------------------------
@@ -405,7 +448,7 @@ def receiver() -> Iterator[Receiver]:
 def test_webhook_delivers_a_signed_body(receiver: Receiver) -> None:
     notice = make_notice(3)
     with WebhookChannel(receiver.url, SECRET) as channel:
-        result = channel.send(notice)
+        result = send(channel, notice)
     assert (result.outcome, result.status) == (Outcome.DELIVERED, 204)
     [(headers, body)] = receiver.received
     assert json.loads(body) == {
@@ -443,14 +486,14 @@ def test_webhook_status_mapping(
 ) -> None:
     receiver.replies.append((status, headers))
     with WebhookChannel(receiver.url, SECRET) as channel:
-        result = channel.send(make_notice())
+        result = send(channel, make_notice())
     assert (result.outcome, result.status, result.retry_after) == (outcome, status, retry_after)
     assert len(receiver.received) == 1  # redirects are not followed
 
 
 def test_webhook_connection_refused_is_retry() -> None:
     with WebhookChannel(f"http://127.0.0.1:{free_port()}/hook", SECRET) as channel:
-        result = channel.send(make_notice())
+        result = send(channel, make_notice())
     assert (result.outcome, result.status) == (Outcome.RETRY, None)
 
 
@@ -467,7 +510,7 @@ def test_webhook_needs_https_or_loopback_and_a_secret() -> None:
 def test_log_channel_logs_one_line_and_reports_delivered(caplog: pytest.LogCaptureFixture) -> None:
     notice = make_notice(5)
     with caplog.at_level(logging.INFO, logger="scheduler.channels.log"):
-        result = LogChannel().send(notice)
+        result = send(LogChannel(), notice)
     assert result.outcome is Outcome.DELIVERED
     [record] = [r for r in caplog.records if r.name == "scheduler.channels.log"]
     assert record.levelno == logging.INFO
@@ -518,7 +561,7 @@ def test_env_alexa_channel_talks_to_the_configured_endpoints(stub: AlexaApiStub)
         }
     )
     try:
-        assert channel.send(make_notice()).outcome is Outcome.DELIVERED
+        assert send(channel, make_notice()).outcome is Outcome.DELIVERED
     finally:
         channel.close()
     assert stub.token_grants == 1 and len(stub.events) == 1

@@ -133,6 +133,26 @@ def test_take_greeting_reads_once(service: ReminderService, database_url: str) -
     assert service.take_greeting(BOB) is None
 
 
+def test_clear_greeting_clears_only_the_kind_that_was_said(
+    service: ReminderService, database_url: str
+) -> None:
+    service.add(ALICE, "stretch", [time(21)], time_zone="UTC")
+    sessions = make_session_factory(make_engine(database_url))
+    with sessions.begin() as session:
+        user = session.scalar(select(User).where(User.alexa_user_id == ALICE))
+        assert user is not None
+        user.pending_greeting = "water"  # delivered after the skill read "stretch"
+    assert not service.clear_greeting(ALICE, "stretch")
+    assert service.take_greeting(ALICE) == "water", "the newer greeting is kept for the next visit"
+    with sessions.begin() as session:
+        user = session.scalar(select(User).where(User.alexa_user_id == ALICE))
+        assert user is not None
+        user.pending_greeting = "stretch"
+    assert service.clear_greeting(ALICE, "stretch")
+    assert service.take_greeting(ALICE) is None
+    assert not service.clear_greeting(BOB, "stretch")
+
+
 def test_every_day_default(service: ReminderService) -> None:
     [reminder] = service.add(ALICE, "water", [time(8)], time_zone="UTC")
     assert reminder.days == EVERY_DAY

@@ -299,3 +299,80 @@ def test_runs_standalone_until_interrupted() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_random_faults_are_reproducible_and_counted(http: httpx.Client) -> None:
+    runs = []
+    for _ in range(2):
+        with start_stub(CLIENT_ID, CLIENT_SECRET, seed=3) as stub:
+            stub.faults, stub.throttle, stub.retry_after = 0.3, 0.1, 2.0
+            token = grant(http, stub)
+            codes = []
+            for n in range(100):
+                reply = post_event(http, stub, token, event_body(reference_id=f"cc~r{n}~x"))
+                codes.append(reply.status_code)
+                if reply.status_code == 429:
+                    assert reply.headers["Retry-After"] == "2"
+            runs.append(codes)
+            stats = stub.stats()
+            assert stats["statuses"] == {str(c): codes.count(c) for c in sorted(set(codes))}
+            assert len(stats["accepted"]) == codes.count(202)
+    assert runs[0] == runs[1]  # the same seed, the same faults
+    assert set(runs[0]) == {202, 429, 500}
+    share = sum(c != 202 for c in runs[0]) / 100
+    assert 0.2 < share < 0.6  # about the 40% asked for
+
+
+def test_stats_name_each_accepted_event_and_count_resends(stub: AlexaApiStub, http: httpx.Client) -> None:
+    token = grant(http, stub)
+    body = event_body(reference_id="cc~r1~once")
+    assert post_event(http, stub, token, body).status_code == 202
+    assert post_event(http, stub, token, body).status_code == 409
+    stats = http.get(stub.url + "/_stub/stats").json()
+    ((ref, user, at),) = stats["accepted"]
+    assert (ref, user) == ("cc~r1~once", body["relevantAudience"]["payload"]["user"])
+    assert at > 0
+    assert stats["duplicates"] == {"cc~r1~once": 1}
+    assert stats["statuses"] == {"202": 1, "409": 1}
+
+
+def test_fast_mode_runs_in_its_own_process_with_the_same_rules() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-W",
+            "ignore::RuntimeWarning",
+            "-m",
+            "tests.stubs.alexa_api",
+            "--fast",
+            "--port",
+            "0",
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            CLIENT_SECRET,
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split("listening on ", 1)[1].strip()
+        with httpx.Client(timeout=5.0) as http:
+            reply = http.post(url + "/auth/o2/token", data=GRANT_FORM)
+            assert reply.status_code == 200, reply.text
+            token = reply.json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            body = event_body(reference_id="cc~r7~fast")
+            assert http.post(url + DEV_PATH, json=body, headers=headers).status_code == 202
+            assert http.post(url + DEV_PATH, json=body, headers=headers).status_code == 409
+            assert http.post(url + DEV_PATH, json={"x": 1}, headers=headers).status_code == 400
+            assert http.post(url + DEV_PATH, json=body).status_code == 403
+            stats = http.get(url + "/_stub/stats").json()
+        assert [ref for ref, _, _ in stats["accepted"]] == ["cc~r7~fast"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "accepted 1 events" in out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -288,3 +289,51 @@ def test_a_worker_keeps_running_while_the_database_is_down(spawn: Callable[..., 
     assert "Traceback" not in worker.log
     assert worker.stop() == 0
     assert "worker stopped" in worker.log
+
+
+def test_two_workers_killed_again_and_again_under_api_faults_deliver_each_reminder_once_in_grace(
+    spawn: Callable[..., Worker], stub: AlexaApiStub, sessions: sessionmaker[Session]
+) -> None:
+    # Issue 7: two workers SIGKILLed over and over while 30% of Proactive Events calls answer 500
+    # or 429 (Retry-After 1 s). Every reminder must reach the stub exactly once, inside its grace
+    # window, and the delivery log must say so; the leases and referenceIds do the work.
+    stub.delay = 0.05
+    stub.faults = 0.3
+    settings = {
+        "WORKER_BATCH_SIZE": "20",
+        "WORKER_CONCURRENCY": "4",
+        "WORKER_LEASE_SECONDS": "3",
+        "WORKER_TICK_SECONDS": "0.3",
+    }
+    rng = random.Random(7)
+    workers = {name: spawn(f"{name}-0", **settings) for name in ("a", "b")}
+    for worker in workers.values():
+        worker.wait_started()
+    expected = seed_due(sessions, 600)
+    occurrence = datetime.now(UTC).replace(second=0, microsecond=0)
+
+    kills = 0
+    while kills < 12 and delivered(sessions) < 600:
+        real_time.sleep(rng.uniform(0.3, 0.8))
+        name = "ab"[kills % 2]
+        workers[name].process.send_signal(signal.SIGKILL)
+        workers[name].process.wait(timeout=TIMEOUT)
+        kills += 1
+        workers[name] = spawn(f"{name}-{kills}", **settings)
+    assert kills >= 4, f"only {kills} kills happened before everything was delivered"
+
+    wait_for("all 600 delivered", lambda: delivered(sessions) == 600, timeout=120)
+    for worker in workers.values():
+        assert worker.stop() == 0, worker.log
+
+    accepted = collections.Counter(event["reference_id"] for event in stub.events)
+    assert accepted == collections.Counter(expected)  # every reminder, exactly once
+    grace = timedelta(minutes=15).total_seconds()
+    assert all(event["received_at"] - occurrence.timestamp() < grace for event in stub.events)
+    codes = collections.Counter(r["status"] for r in stub.requests if r["path"] == EVENTS_PATH)
+    assert set(codes) <= {202, 409, 429, 500} and codes[429] + codes[500] > 0
+    final = statuses(sessions)
+    assert final.keys() <= {"sent", "duplicate"}, final
+    # A 409 only ever answers a resend of something the stub had already accepted.
+    assert final.get("duplicate", 0) <= codes[409]
+    assert leases_held(sessions) == 0

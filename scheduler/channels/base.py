@@ -5,13 +5,16 @@ from __future__ import annotations
 import enum
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import Final, Protocol, Self, runtime_checkable
 
-import httpx
+import aiohttp
+
+from scheduler import aio
 
 # Amazon's rule for Proactive Events referenceId; the webhook uses the same id as its idempotency key.
 REFERENCE_ID_RE = re.compile(r"[A-Za-z0-9~]{1,100}")
@@ -83,11 +86,13 @@ class SendResult:
 class Channel(Protocol):
     name: str
 
-    def send(self, notice: Notice) -> SendResult:
+    async def send(self, notice: Notice) -> SendResult:
         """Deliver one notice. Never raises for network or HTTP errors; they map to a SendResult."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release pooled connections (safe to call from any thread but the send loop)."""
+        ...
 
 
 def is_retryable_status(status: int) -> bool:
@@ -152,31 +157,63 @@ def classify_http(
     return SendResult(Outcome.REJECTED, status, excerpt(body) or f"unexpected HTTP {status}")
 
 
-class PooledHttpChannel:
-    """The HTTP plumbing both network channels share: one pooled, thread-safe httpx client.
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    text: str
+    retry_after: str | None  # the raw Retry-After header
 
-    Redirects are never followed: they would carry a signed payload or a bearer token to a host
-    nobody configured. A client passed in (tests) is the caller's to close.
+
+# Per request: 10 s in all, 3 s to connect. A notice that takes longer is retried later.
+DEFAULT_TIMEOUT: Final = aiohttp.ClientTimeout(total=10.0, connect=3.0)
+DEFAULT_MAX_CONNECTIONS: Final = 512
+# Reply bodies are only read for log excerpts and the token; a huge one is cut here.
+MAX_REPLY_BYTES: Final = 64 * 1024
+TRANSPORT_ERRORS: Final = (aiohttp.ClientError, TimeoutError)
+
+
+class PooledHttpChannel:
+    """The HTTP plumbing both network channels share: one pooled aiohttp session on the send loop.
+
+    The session is opened lazily on the loop of the first send (``scheduler.aio``'s shared loop in
+    the worker), with keep-alive connections up to ``max_connections``. Redirects are never
+    followed: they would carry a signed payload or a bearer token to a host nobody configured.
     """
 
-    def __init__(
-        self,
-        *,
-        timeout: httpx.Timeout,
-        max_connections: int,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        self._owns_client = http_client is None
-        self._http = http_client or httpx.Client(
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            follow_redirects=False,
-            headers={"User-Agent": "cramp-coach-scheduler"},
-        )
+    def __init__(self, *, timeout: aiohttp.ClientTimeout, max_connections: int) -> None:
+        self._timeout = timeout
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=self._max_connections, limit_per_host=self._max_connections, ttl_dns_cache=300
+                ),
+                timeout=self._timeout,
+                headers={"User-Agent": "cramp-coach-scheduler"},
+                # Cookies mean nothing to these APIs; skipping the jar saves work per request.
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        return self._session
+
+    async def _post(self, url: str, *, headers: Mapping[str, str], body: bytes) -> HttpReply:
+        """POST ``body``; raises one of TRANSPORT_ERRORS when no HTTP answer came back."""
+        async with self._http().post(url, data=body, headers=headers, allow_redirects=False) as response:
+            raw = await response.content.read(MAX_REPLY_BYTES)
+            return HttpReply(
+                response.status, raw.decode("utf-8", "replace"), response.headers.get("Retry-After")
+            )
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
 
     def close(self) -> None:
-        if self._owns_client:
-            self._http.close()
+        if self._session is not None and not self._session.closed:
+            aio.run(self.aclose())
 
     def __enter__(self) -> Self:
         return self
@@ -185,3 +222,9 @@ class PooledHttpChannel:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def transport_failure(exc: BaseException) -> SendResult:
+    """No HTTP answer (refused, reset, timed out): safe to retry, the referenceId makes a resend a 409."""
+    detail = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    return SendResult(Outcome.RETRY, None, excerpt(detail))

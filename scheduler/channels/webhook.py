@@ -12,20 +12,21 @@ import json
 from datetime import UTC
 from typing import Final
 
-import httpx
+import aiohttp
 
 from scheduler.channels.base import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_TIMEOUT,
+    TRANSPORT_ERRORS,
     Notice,
-    Outcome,
     PooledHttpChannel,
     SendResult,
     classify_http,
+    transport_failure,
 )
 from scheduler.urls import require_https_or_loopback
 
 SIGNATURE_HEADER: Final = "X-Cramp-Coach-Signature"
-DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=3.0)
-DEFAULT_MAX_CONNECTIONS: Final = 64
 
 
 def _as_bytes(secret: str | bytes) -> bytes:
@@ -58,7 +59,7 @@ def webhook_body(notice: Notice) -> bytes:
 
 
 class WebhookChannel(PooledHttpChannel):
-    """Thread-safe: one pooled httpx client shared by every sender thread."""
+    """One pooled session shared by every send in flight."""
 
     name = "webhook"
 
@@ -67,17 +68,16 @@ class WebhookChannel(PooledHttpChannel):
         url: str,
         secret: str | bytes,
         *,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
-        http_client: httpx.Client | None = None,
     ) -> None:
         if not secret:
             raise ValueError("WebhookChannel needs a non-empty signing secret (REMINDER_WEBHOOK_SECRET)")
         self.url = require_https_or_loopback(url)
         self._secret = _as_bytes(secret)
-        super().__init__(timeout=timeout, max_connections=max_connections, http_client=http_client)
+        super().__init__(timeout=timeout, max_connections=max_connections)
 
-    def send(self, notice: Notice) -> SendResult:
+    async def send(self, notice: Notice) -> SendResult:
         body = webhook_body(notice)
         headers = {
             "Content-Type": "application/json",
@@ -85,14 +85,14 @@ class WebhookChannel(PooledHttpChannel):
             "Idempotency-Key": notice.reference_id,
         }
         try:
-            response = self._http.post(self.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            return SendResult(Outcome.RETRY, None, f"{type(exc).__name__}: {exc}")
+            reply = await self._post(self.url, headers=headers, body=body)
+        except TRANSPORT_ERRORS as exc:
+            return transport_failure(exc)
         # A webhook's 403 says nothing about the user's Alexa permissions: it is rejected, not FORBIDDEN.
         return classify_http(
-            response.status_code,
-            response.text,
-            response.headers.get("Retry-After"),
-            delivered=200 <= response.status_code <= 299,
+            reply.status,
+            reply.text,
+            reply.retry_after,
+            delivered=200 <= reply.status <= 299,
             duplicate="receiver already has this reference_id",
         )

@@ -17,6 +17,7 @@ from skill.errors import describe, stack
 from skill.handlers import offers, questions, routine
 from skill.handlers.cfir import CanFulfillIntentHandler
 from skill.handlers.common import content, forget, is_intent, is_type, remember, reply, services, session
+from skill.interceptors import GREETING
 from skill.request_kinds import may_speak
 from skill.services import SkillServices
 
@@ -29,16 +30,19 @@ def _empty(handler_input: HandlerInput) -> Response:
 
 
 def _take_greeting(handler_input: HandlerInput) -> str | None:
-    """Which reminder was delivered since the last visit ("stretch", "water"), if the database says."""
-    user = user_id(handler_input)
-    if not user:
+    """Which reminder was delivered since the last visit ("stretch", "water"), if the database says.
+
+    It was read with the user's state (LoadRequestContext); saying it marks it as said.
+    """
+    kind = handler_input.attributes_manager.request_attributes.get(GREETING)
+    if not isinstance(kind, str):
         return None
     try:
-        return services(handler_input).reminders.take_greeting(user)
+        services(handler_input).reminders.clear_greeting(user_id(handler_input), kind)
     except SQLAlchemyError as exc:
-        # A greeting is a nicety: the welcome goes on without it.
-        log.error("could not read the pending greeting, welcoming without it: %s", exc.__class__.__name__)
-        return None
+        # A greeting is a nicety: say it now, at the risk of saying it once more next time.
+        log.error("could not mark the pending greeting as said: %s", exc.__class__.__name__)
+    return kind
 
 
 class LaunchHandler(AbstractRequestHandler):

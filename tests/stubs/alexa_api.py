@@ -7,24 +7,35 @@ Endpoints:
 - ``GET /v2/devices/<deviceId>/settings/System.timeZone``: the Settings API.
 
 It records what it receives (thread-safe) and can be scripted to fail, so tests can check both the
-requests we send and how we react to Amazon's error codes. Plain http on 127.0.0.1 only.
+requests we send and how we react to Amazon's error codes. It can also inject faults at random
+(``faults``: a share of events answered 500 or 429, ``throttle``: a share answered 429, both with
+``Retry-After``) and wait ``delay`` seconds before answering each event, like Amazon's round trip.
+Plain http on 127.0.0.1 only.
+
+Two servers share the same handling: a threaded Werkzeug server in the test's own process (the
+default), and ``--fast``, an aiohttp server for its own process that keeps thousands of events in
+flight (the dispatch benchmark). ``GET /_stub/stats`` reports what it counted: every accepted
+referenceId with its arrival time, and every 409.
 
 Standalone, for local development::
 
-    python -m tests.stubs.alexa_api --port 8088
+    python -m tests.stubs.alexa_api --port 8088 [--fast] [--delay 0.05] [--throttle 0.02]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import collections
 import json
+import random
 import re
 import secrets
+import signal
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -54,13 +65,22 @@ class _Forced:
     body: Mapping[str, Any] | None
 
 
-def _json(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(payload), status=status, mimetype="application/json", headers=dict(headers or {})
+@dataclass(frozen=True)
+class Reply:
+    """One answer, independent of the server that writes it."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _json(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Reply:
+    return Reply(
+        status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})}
     )
 
 
-def _error(status: int, code: str, message: str) -> Response:
+def _error(status: int, code: str, message: str) -> Reply:
     return _json(status, {"code": code, "message": message})
 
 
@@ -144,7 +164,7 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class _Server(ThreadedWSGIServer):
-    request_queue_size = 256  # the default backlog of 5 stalls bursts of concurrent connections
+    request_queue_size = 1024  # the default backlog of 5 stalls bursts of concurrent connections
 
 
 class AlexaApiStub:
@@ -159,18 +179,28 @@ class AlexaApiStub:
         default_time_zone: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        record_bodies: bool = True,
+        seed: int = 0,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
         self.expires_in = expires_in  # may be changed between requests, e.g. to test refreshing
         self.default_time_zone = default_time_zone
-        self.delay = 0.0  # seconds to wait before answering a proactive event (benchmarks)
+        self.delay = 0.0  # seconds to wait before answering a proactive event
+        self.faults = 0.0  # share of events answered 500 or 429 (half each), at random
+        self.throttle = 0.0  # share of events answered 429, at random
+        self.retry_after: float | None = 1.0  # the Retry-After sent with random 429s
+        # The benchmark's 100,000 events: keep referenceIds and arrival times, not whole bodies.
+        self.record_bodies = record_bodies
+        self._rng = random.Random(seed)
         self._host, self._port = host, port
         self._lock = threading.Lock()
         self._tokens: set[str] = set()
         self._token_grants = 0
         self._events: list[dict[str, Any]] = []
-        self._accepted: set[tuple[str, str | None, str]] = set()
+        self._accepted: dict[tuple[str, str | None, str], float] = {}  # -> arrival time
+        self._duplicates: collections.Counter[str] = collections.Counter()
+        self._statuses: collections.Counter[int] = collections.Counter()
         self._requests: list[dict[str, Any]] = []
         self._forced: collections.deque[_Forced] = collections.deque()
         self._forced_tz: collections.deque[int] = collections.deque()
@@ -178,7 +208,7 @@ class AlexaApiStub:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
-    # -- lifecycle -------------------------------------------------------------------------------
+    # -- lifecycle (the threaded server) ---------------------------------------------------------
 
     def start(self) -> AlexaApiStub:
         if self._server is not None:
@@ -227,7 +257,7 @@ class AlexaApiStub:
 
     @property
     def events(self) -> list[dict[str, Any]]:
-        """Accepted events as dicts: stage, path, user, reference_id, access_token, body."""
+        """Accepted events as dicts: stage, path, user, reference_id, received_at, access_token, body."""
         with self._lock:
             return list(self._events)
 
@@ -241,6 +271,17 @@ class AlexaApiStub:
     def token_grants(self) -> int:
         with self._lock:
             return self._token_grants
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for the benchmark: every accepted event as [referenceId, user, arrival time (epoch
+        seconds, before the delay)], the referenceIds answered 409 and how often, and statuses."""
+        with self._lock:
+            return {
+                "accepted": [[ref, user, at] for (_, user, ref), at in self._accepted.items()],
+                "duplicates": dict(self._duplicates),
+                "statuses": {str(k): v for k, v in sorted(self._statuses.items())},
+                "token_grants": self._token_grants,
+            }
 
     # -- scripting -------------------------------------------------------------------------------
 
@@ -275,46 +316,59 @@ class AlexaApiStub:
         with self._lock:
             self._events.clear()
             self._accepted.clear()
+            self._duplicates.clear()
+            self._statuses.clear()
             self._requests.clear()
             self._forced.clear()
             self._forced_tz.clear()
             self._token_grants = 0
 
-    # -- HTTP ------------------------------------------------------------------------------------
+    # -- HTTP, whichever server carries it ---------------------------------------------------------
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
-        response = self._dispatch(request)
-        with self._lock:
-            self._requests.append(
-                {"method": request.method, "path": request.path, "status": response.status_code}
-            )
+        received_at = time.time()
+        if self.delay > 0 and request.path in _EVENT_PATHS:
+            time.sleep(self.delay)
+        reply = self.handle(request.method, request.path, request.headers, request.get_data(), received_at)
+        response = Response(reply.body, status=reply.status, headers=reply.headers)
         result: Iterable[bytes] = response(environ, start_response)
         return result
 
-    def _dispatch(self, request: Request) -> Response:
-        path = request.path
+    def handle(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes, received_at: float
+    ) -> Reply:
+        """Answer one request (after the server waited ``delay`` for an event) and record it."""
+        reply = self._dispatch(method, path, headers, body, received_at)
+        with self._lock:
+            if path in _EVENT_PATHS:
+                self._statuses[reply.status] += 1
+            if self.record_bodies:
+                self._requests.append({"method": method, "path": path, "status": reply.status})
+        return reply
+
+    def _dispatch(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes, received_at: float
+    ) -> Reply:
         if path.lower() == "/auth/o2/token":
-            return (
-                self._token(request)
-                if request.method == "POST"
-                else _error(405, "METHOD_NOT_ALLOWED", "POST only")
-            )
+            return self._token(body) if method == "POST" else _error(405, "METHOD_NOT_ALLOWED", "POST only")
         if path in _EVENT_PATHS:
-            if request.method != "POST":
+            if method != "POST":
                 return _error(405, "METHOD_NOT_ALLOWED", "POST only")
-            return self._proactive_event(request, _EVENT_PATHS[path])
+            return self._proactive_event(path, headers, body, _EVENT_PATHS[path], received_at)
+        if path == "/_stub/stats" and method == "GET":
+            return _json(200, self.stats())
         match = _TIME_ZONE_PATH_RE.fullmatch(path)
         if match:
             return (
-                self._time_zone(request, match.group(1))
-                if request.method == "GET"
+                self._time_zone(headers, match.group(1))
+                if method == "GET"
                 else _error(405, "METHOD_NOT_ALLOWED", "GET only")
             )
-        return _error(404, "NOT_FOUND", f"no stub endpoint for {request.method} {path}")
+        return _error(404, "NOT_FOUND", f"no stub endpoint for {method} {path}")
 
-    def _token(self, request: Request) -> Response:
-        fields = _parse_form_tolerantly(request.get_data(as_text=True))
+    def _token(self, body: bytes) -> Reply:
+        fields = _parse_form_tolerantly(body.decode("utf-8", "replace"))
         if not _same(fields.get("grant_type"), "client_credentials"):
             return _json(
                 400, {"error": "unsupported_grant_type", "error_description": "use client_credentials"}
@@ -346,14 +400,27 @@ class AlexaApiStub:
             {"Cache-Control": "no-store"},
         )
 
-    def _proactive_event(self, request: Request, stage: str) -> Response:
-        if self.delay > 0:
-            time.sleep(self.delay)
+    def _random_fault(self) -> _Forced | None:
+        # Called with the lock held: one seeded generator, so a run's faults are reproducible.
+        if self.faults <= 0 and self.throttle <= 0:
+            return None
+        roll = self._rng.random()
+        if roll < self.throttle:
+            return _Forced(429, self.retry_after, None)
+        if roll < self.throttle + self.faults:
+            return (
+                _Forced(500, None, None) if self._rng.random() < 0.5 else _Forced(429, self.retry_after, None)
+            )
+        return None
+
+    def _proactive_event(
+        self, path: str, headers: Mapping[str, str], raw: bytes, stage: str, received_at: float
+    ) -> Reply:
         with self._lock:
-            forced = self._forced.popleft() if self._forced else None
+            forced = self._forced.popleft() if self._forced else self._random_fault()
         if forced is not None:
-            headers = {"Retry-After": f"{forced.retry_after:g}"} if forced.retry_after is not None else None
-            body = (
+            extra = {"Retry-After": f"{forced.retry_after:g}"} if forced.retry_after is not None else None
+            payload = (
                 forced.body
                 if forced.body is not None
                 else {
@@ -361,14 +428,14 @@ class AlexaApiStub:
                     "message": f"HTTP {forced.status} forced by the stub",
                 }
             )
-            return _json(forced.status, body, headers)
-        token = _bearer(request)
+            return _json(forced.status, payload, extra)
+        token = _bearer(headers)
         with self._lock:
             authorised = token is not None and token in self._tokens
         if not authorised:
             return _error(403, "FORBIDDEN", "missing, unknown or revoked access token")
         try:
-            body = json.loads(request.get_data(as_text=True))
+            body = json.loads(raw)
         except ValueError:
             return _error(400, "INVALID_REQUEST", "body is not valid JSON")
         problems = validate_event(body)
@@ -380,24 +447,27 @@ class AlexaApiStub:
         key = (stage, user, body["referenceId"])
         with self._lock:
             if key in self._accepted:
+                self._duplicates[body["referenceId"]] += 1
                 return _error(
                     409, "DUPLICATE", "an event with this referenceId was already accepted for this user"
                 )
-            self._accepted.add(key)
-            self._events.append(
-                {
-                    "stage": stage,
-                    "path": request.path,
-                    "user": user,
-                    "reference_id": body["referenceId"],
-                    "access_token": token,
-                    "body": body,
-                }
-            )
-        return Response(status=202)
+            self._accepted[key] = received_at
+            if self.record_bodies:
+                self._events.append(
+                    {
+                        "stage": stage,
+                        "path": path,
+                        "user": user,
+                        "reference_id": body["referenceId"],
+                        "received_at": received_at,
+                        "access_token": token,
+                        "body": body,
+                    }
+                )
+        return Reply(202)
 
-    def _time_zone(self, request: Request, device_id: str) -> Response:
-        if not _bearer(request):
+    def _time_zone(self, headers: Mapping[str, str], device_id: str) -> Reply:
+        if not _bearer(headers):
             return _error(403, "FORBIDDEN", "a Bearer apiAccessToken is required")
         with self._lock:
             forced = self._forced_tz.popleft() if self._forced_tz else None
@@ -409,8 +479,8 @@ class AlexaApiStub:
         return _json(200, zone)  # Amazon replies with a bare JSON string
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+def _bearer(headers: Mapping[str, str]) -> str | None:
+    scheme, _, token = (headers.get("Authorization") or "").partition(" ")
     token = token.strip()
     return token if scheme.lower() == "bearer" and token else None
 
@@ -424,6 +494,58 @@ def start_stub(
     return AlexaApiStub(client_id, client_secret, **kwargs).start()
 
 
+async def serve_fast(stub: AlexaApiStub, host: str, port: int) -> tuple[str, Any]:
+    """Serve ``stub`` with aiohttp on the running loop; returns its base URL and the runner to clean up.
+
+    One process, one loop, thousands of connections: what the threaded server cannot do at the
+    benchmark's rates. The waits are ``asyncio.sleep``, so events in flight cost no thread.
+    """
+    from aiohttp import web
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        received_at = time.time()
+        body = await request.read()
+        if stub.delay > 0 and request.path in _EVENT_PATHS:
+            await asyncio.sleep(stub.delay)
+        reply = stub.handle(request.method, request.path, request.headers, body, received_at)
+        return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+
+    runner = web.ServerRunner(web.Server(handler), handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, backlog=4096)
+    await site.start()
+    sockets = getattr(site._server, "sockets", None) or []  # the port the OS chose for port 0
+    bound = sockets[0].getsockname()[1] if sockets else port
+    return f"http://{host}:{bound}", runner
+
+
+def _announce(url: str, stub: AlexaApiStub) -> None:
+    print(f"Alexa API stub listening on {url}", flush=True)
+    print(
+        f"  ALEXA_API_ENDPOINT={url} LWA_TOKEN_URL={url}/auth/o2/token "
+        f"ALEXA_CLIENT_ID={stub.client_id} ALEXA_CLIENT_SECRET={stub.client_secret}",
+        flush=True,
+    )
+
+
+def _run_fast(stub: AlexaApiStub, port: int) -> None:
+    try:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:  # pragma: no cover
+        loop = asyncio.new_event_loop()
+    url, runner = loop.run_until_complete(serve_fast(stub, "127.0.0.1", port))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, loop.stop)
+    _announce(url, stub)
+    try:
+        loop.run_forever()
+    finally:
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description="Local stub of the Alexa LWA, Proactive Events and Settings APIs"
@@ -434,6 +556,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--expires-in", type=int, default=3600)
     parser.add_argument("--default-time-zone", default=None, help="answer every device with this zone")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before answering each event")
+    parser.add_argument("--faults", type=float, default=0.0, help="share of events answered 500 or 429")
+    parser.add_argument("--throttle", type=float, default=0.0, help="share of events answered 429")
+    parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After of the random 429s")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random faults")
+    parser.add_argument("--fast", action="store_true", help="aiohttp server; keeps only counts, not bodies")
     args = parser.parse_args(argv)
     stub = AlexaApiStub(
         args.client_id,
@@ -441,22 +568,28 @@ def main(argv: list[str] | None = None) -> None:
         expires_in=args.expires_in,
         default_time_zone=args.default_time_zone,
         port=args.port,
+        record_bodies=not args.fast,
+        seed=args.seed,
     )
-    stub.delay = args.delay
-    stub.start()
-    print(f"Alexa API stub listening on {stub.url}", flush=True)
-    print(
-        f"  ALEXA_API_ENDPOINT={stub.url} LWA_TOKEN_URL={stub.token_url} "
-        f"ALEXA_CLIENT_ID={stub.client_id} ALEXA_CLIENT_SECRET={stub.client_secret}",
-        flush=True,
+    stub.delay, stub.faults, stub.throttle, stub.retry_after = (
+        args.delay,
+        args.faults,
+        args.throttle,
+        args.retry_after,
     )
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stub.stop()
-        print(f"stopped; accepted {len(stub.events)} events, granted {stub.token_grants} tokens")
+    if args.fast:
+        _run_fast(stub, args.port)
+    else:
+        stub.start()
+        _announce(stub.url, stub)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stub.stop()
+    accepted = len(stub.stats()["accepted"])
+    print(f"stopped; accepted {accepted} events, granted {stub.token_grants} tokens", flush=True)
 
 
 if __name__ == "__main__":
