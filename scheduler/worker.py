@@ -108,7 +108,14 @@ def _build(env: Mapping[str, str], clock: Callable[[], datetime] | None, channel
     chosen = channel if channel is not None else channel_from_env(env)
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
-    dispatcher = Dispatcher(sessions, chosen, settings, clock=clock or utcnow, worker_id=make_worker_id())
+    dispatcher = Dispatcher(
+        sessions,
+        chosen,
+        settings,
+        clock=clock or utcnow,
+        worker_id=make_worker_id(),
+        on_sent=metrics.observe_lateness,
+    )
     return _Parts(
         settings,
         engine,

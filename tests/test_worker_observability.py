@@ -6,6 +6,7 @@ Alexa API; waits poll with generous bounds and nothing asserts on durations.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
@@ -25,8 +27,10 @@ from scheduler.db import make_engine, make_session_factory
 from scheduler.logs import user_ref
 from scheduler.models import Reminder
 from scheduler.service import ReminderService
+from tests.envelopes import Envelopes
 from tests.stubs.alexa_api import AlexaApiStub
 from tests.test_gunicorn import stop
+from tests.test_log_setup import captured  # noqa: F401 (a fixture)
 from tests.test_worker_processes import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,6 +133,11 @@ def test_a_running_worker_serves_metrics_beats_and_names_its_ticks(
     assert values["cramp_coach_oldest_due_reminder_age_seconds"] == 0
     assert values["cramp_coach_worker_tick_duration_seconds_count"] >= 1
     assert values["cramp_coach_worker_last_tick_timestamp_seconds"] > 0
+    # Sent about LATE_MINUTES after its occurrence: one observation, in the right bucket.
+    assert values["cramp_coach_reminder_lateness_seconds_count"] == 1
+    assert LATE_MINUTES * 60 <= values["cramp_coach_reminder_lateness_seconds_sum"] < LATE_MINUTES * 60 + 120
+    assert values["cramp_coach_reminder_lateness_seconds_bucket|le=120.0"] == 0
+    assert values["cramp_coach_reminder_lateness_seconds_bucket|le=300.0"] == 1
     assert len(alexa_stub.events) == 1
 
     checked = health(beat)
@@ -210,3 +219,53 @@ def test_the_default_heartbeat_threshold_follows_tick_and_lease() -> None:
     assert heartbeat.default_max_age(5, 120) == 240
     assert heartbeat.default_max_age(0.5, 10) == 60
     assert user_ref(USER).startswith("u-")
+
+
+def test_one_user_is_followed_from_the_skill_to_the_worker(
+    client: FlaskClient,
+    envelopes: Envelopes,
+    alexa_stub: AlexaApiStub,
+    sqlite_url: str,
+    captured: io.StringIO,  # noqa: F811 (the fixture imported above)
+) -> None:
+    """The skill's lines and the worker's delivery line name the same user by the same hash."""
+    envelopes.api_endpoint = alexa_stub.url
+    envelopes.permissions = {
+        "consentToken": "consent-token",
+        "scopes": {"alexa::devices:all:notifications:write": {"status": "GRANTED"}},
+    }
+    alexa_stub.set_time_zone(Envelopes.DEVICE_ID, "UTC")
+    assert (
+        client.post("/alexa", json=envelopes.skill_event("AlexaSkillEvent.SkillEnabled")).status_code == 200
+    )
+    request = envelopes.intent(
+        "SetReminderIntent", {"kind": "stretch", "time": "21:30"}, resolved={"kind": "stretch"}
+    )
+    assert client.post("/alexa", json=request).status_code == 200
+    due = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    engine = make_engine(sqlite_url)
+    with make_session_factory(engine).begin() as session:
+        assert session.execute(update(Reminder).values(next_fire_at=due, visible_at=due)).rowcount == 1
+    engine.dispose()
+
+    # No channel credentials: the worker's log channel writes the delivery as a line.
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ALEXA_", "WORKER_", "REMINDER_"))}
+    env = {**base, "DATABASE_URL": sqlite_url, "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
+    done = subprocess.run(
+        [sys.executable, "-m", "scheduler.worker", "--once"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    worker_lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    delivered = [e for e in worker_lines if "logged, not sent" in e["message"]]
+    skill_lines = [json.loads(line) for line in captured.getvalue().splitlines()]
+    enabled = [e for e in skill_lines if e["message"].startswith("skill enabled by user")]
+    assert delivered and enabled, (worker_lines, skill_lines)
+    user = user_ref(Envelopes.USER_ID)
+    assert delivered[0]["user"] == enabled[0]["user"] == user
+    assert delivered[0]["request_id"].startswith("tick-")
+    assert Envelopes.USER_ID not in done.stderr
