@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 
 import pytest
@@ -72,13 +73,18 @@ def test_the_filter_names_the_contexts_user_or_the_one_a_line_is_about() -> None
     logger = logging.getLogger("test.context")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    try:
+
+    def lines() -> None:
         with log_context(request_id="tick-1", user=user_ref("amzn1.ask.account.A")):
             logger.info("about the context's user")
             logger.info("about another", extra=about("amzn1.ask.account.B"))
             with log_context(user=NO_VALUE):
                 logger.info("about nobody")
         logger.info("outside")
+
+    try:
+        # A fresh context: a request handled earlier on this thread leaves its values bound.
+        contextvars.Context().run(lines)
     finally:
         logger.removeHandler(handler)
     seen = [(r.request_id, r.user) for r in records]  # type: ignore[attr-defined]

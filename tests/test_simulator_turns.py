@@ -137,3 +137,9 @@ def test_an_elicited_time_continues_the_dialog_through_the_real_endpoint(server:
     assert "9:30" in done["response"]["outputSpeech"]["ssml"]
     # The zone came from the stand-in, not from a guess: the skill says nothing about a missing one.
     assert "time zone" not in done["response"]["outputSpeech"]["ssml"].lower()
+
+
+def test_words_no_sample_covers_go_to_the_fallback_intent_as_alexa_would_send_them() -> None:
+    turn = resolve("xyzzy plugh")
+    assert (turn.request_type, turn.intent) == ("IntentRequest", "AMAZON.FallbackIntent")
+    assert turn.note == "no sample utterance matches these words"
