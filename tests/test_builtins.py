@@ -216,7 +216,7 @@ def can_fulfill(
         ("MedicationIntent", {"medication": "statins"}, "YES", {"medication": ("YES", "YES")}),
         ("FoodsIntent", {"mineral": "salt"}, "YES", {"mineral": ("YES", "YES")}),
         ("StartRoutineIntent", None, "YES", {}),
-        ("SupplementsIntent", {"supplement": "magnesium gummies"}, "MAYBE", {"supplement": ("MAYBE", "YES")}),
+        ("SupplementsIntent", {"supplement": "magnesium spray"}, "MAYBE", {"supplement": ("MAYBE", "YES")}),
         (
             "SetReminderIntent",
             {"kind": "stretch", "time": "21:30"},

@@ -197,7 +197,7 @@ def test_every_slot_value_id_of_the_contract_has_a_topic(words: Content) -> None
             continue
         wanted = contract[SLOT_TYPES[question.branch]]
         assert wanted, question.branch
-        assert set(words.synonyms(f"topics.{question.branch}")) == wanted, question.branch
+        assert set(words.synonyms(str(question.slot_type))) == wanted, question.branch
 
 
 def test_synonyms_are_unambiguous_within_a_group(words: Content) -> None:
@@ -205,7 +205,7 @@ def test_synonyms_are_unambiguous_within_a_group(words: Content) -> None:
         if question.slot is None:
             continue
         seen: dict[str, str] = {}
-        for value_id, names in words.synonyms(f"topics.{question.branch}").items():
+        for value_id, names in words.synonyms(str(question.slot_type)).items():
             for name in (value_id, *names):
                 normal = re.sub(r"[^a-z0-9]+", " ", name.lower().replace("_", " ")).strip()
                 assert seen.setdefault(normal, value_id) == value_id, f"{question.branch}: {name!r}"
