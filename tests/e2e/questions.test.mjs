@@ -84,8 +84,12 @@ const TOPICS = {
   ],
   "seeing a doctor": [
     ["when should I see a doctor", "DoctorIntent", {}, ["frequent or severe", "blood clot"]],
-    ["are night cramps dangerous", "DoctorIntent", {}, ["numbness or tingling"]],
-    ["should I be worried about my cramps", "DoctorIntent", {}, ["red, hot or swollen"]],
+    ["when should I call my doctor", "DoctorIntent", {}, ["numbness or tingling"]],
+  ],
+  "are night cramps dangerous": [
+    ["are night cramps dangerous", "ReassuranceIntent", {}, ["harmless", "see a doctor", "red, hot or swollen"]],
+    ["is it normal to get leg cramps", "ReassuranceIntent", {}, ["harmless", "frequent or severe"]],
+    ["should I be worried about my cramps", "ReassuranceIntent", {}, ["nothing to worry about", "medical help now"]],
   ],
   "stretches": [
     ["what stretches help with leg cramps", "StretchIntent", {}, ["wall calf stretch", "seated forward bend", "towel stretch"]],
