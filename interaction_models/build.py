@@ -99,6 +99,7 @@ QUESTION_INTENTS: tuple[Intent, ...] = (
             T("(tell me about|explain|describe|teach me about|I want to know about) <cramps>", cap=50),
             T("(what happens|what is happening|what's happening) (during|in) <cramp>", cap=30),
             T("what happens when my <leg> cramps"),
+            T("what (exactly happens|actually happens) when (my|your|a) <leg> cramps", cap=20),
             T("what happens when my <legs> cramp"),
             T("what is going on when my <leg> cramps"),
             T("how long (do|can) <cramps> last", cap=20),
@@ -143,7 +144,13 @@ QUESTION_INTENTS: tuple[Intent, ...] = (
     Intent(
         "ReassuranceIntent",
         samples=(
-            T("are <cramps> (dangerous|serious|harmful|a bad sign)", cap=40),
+            T("are <cramps> (dangerous|serious|harmful|a bad sign|bad for you)", cap=40),
+            T("(is it okay|is it fine|is it safe) to (ignore|live with) <cramps>", cap=20),
+            T(
+                "(do I just have to|should I just) (live with|put up with|ignore) (them|it|my cramps|these "
+                "cramps)"
+            ),
+            T("are <cramps> just (part of life|part of getting older|something you live with)", cap=20),
             T("can <cramps> be (dangerous|serious|harmful)", cap=30),
             T(
                 "are <cramps> (normal|harmless|anything to worry about|something to worry about|common)",
@@ -356,6 +363,7 @@ QUESTION_INTENTS: tuple[Intent, ...] = (
         samples=(
             T("(I have|I've got|I got|I'm having|I am having) <cramp> [right now]", cap=60),
             T("my <leg> is cramping [up] [right now]", cap=30),
+            T("my <leg>'s cramping [up] [right now]", cap=20),
             T("my <legs> are cramping [right now]", cap=20),
             T("help my <leg> is cramping", cap=9),
             T("(I woke up|I just woke up|I've woken up) with <cramp>", cap=20),
@@ -420,6 +428,8 @@ QUESTION_INTENTS: tuple[Intent, ...] = (
             T("is it time to see <doctor>"),
             T("when should I worry [about (my cramps|leg cramps)]"),
             T("when are (cramps|leg cramps|night cramps) (serious|a problem|worth seeing a doctor)"),
+            T("should I (get|have) (my cramps|this|it|my legs) (looked at|checked|checked out)"),
+            T("(at what point|when) should I (worry|see a doctor|go to the doctor|get help)"),
         ),
     ),
     Intent(
@@ -439,6 +449,8 @@ QUESTION_INTENTS: tuple[Intent, ...] = (
             T("is my leg pain a blood clot"),
             T("what are the (signs|symptoms|warning signs) of a blood clot"),
             T("what are the (warning signs|red flags|danger signs)"),
+            T("nothing (I do|I try|I've tried) (helps|works) [for my cramps|with my cramps|my cramps]"),
+            T("nothing seems to (help|work) [for my cramps|with my cramps]"),
             T("when is (leg pain|a cramp|a leg cramp) an emergency"),
         ),
     ),
@@ -458,7 +470,9 @@ QUESTION_INTENTS: tuple[Intent, ...] = (
             T("are there (stretches|any stretches) for (cramps|leg cramps|night cramps)"),
             T("(does|do|will|can) stretching help [with] (cramps|leg cramps|night cramps)"),
             T("should I stretch before bed"),
-            T("how (do|should) I stretch my <legs>"),
+            T("how (do|should|can) I stretch my (legs|feet|thighs|toes|leg muscles|muscles)"),
+            T("how (do|should|can) I stretch {stretch}"),
+            T("what's the (best|right) stretch for {stretch}"),
             T("how should I stretch before bed"),
             T("(explain|describe) the stretches"),
             T("how (do|should) I do (the|a) {stretch}"),
@@ -478,6 +492,13 @@ ROUTINE_INTENTS: tuple[Intent, ...] = (
             T("(start|begin) (the|my) <stretches>"),
             T("(start|begin) stretching"),
             T("(walk|guide|take|lead|talk|coach) me through (the|my|a|your) <routine>", cap=70),
+            T(
+                "(walk|guide|take|talk) me through (the|my|a) <routine> "
+                "(for cramps|to stop cramps|to prevent cramps|before bed|tonight|for tonight)",
+                cap=40,
+            ),
+            T("help me (do|with|through) (my|the) (<routine>|<stretches>) [before bed|tonight]", cap=40),
+            T("(run|do) (the|my) (<routine>|<stretches>) [now|tonight]", cap=30),
             T("(walk|guide|take|lead|talk|coach) me through (the|my|your) <stretches>", cap=50),
             T("(let's|let us) (do|start) (the|my|a) <routine>", cap=30),
             T("(let's|let us) do (the|my|some) <stretches>", cap=20),
@@ -508,12 +529,16 @@ REMINDER_INTENTS: tuple[Intent, ...] = (
             T("(I want|I'd like|I need) a [nightly|daily|bedtime|evening] reminder"),
             T("set a reminder (for|at) {time}"),
             T("set a reminder for {time} {days}"),
-            T("(set|create|add) a {kind} reminder"),
+            T("(set|set up|create|add|make) a {kind} reminder"),
+            T("set (a|up a) reminder (for|to) {kind}"),
             T("set a {kind} reminder (for|at) {time}"),
             T("set a {kind} reminder for {time} [on] {days}"),
             T("set a {kind} reminder for {time} and {timeTwo}"),
             T("set (a|up a) reminder to {kind} [at {time}]"),
-            T("[please|can you|could you|will you] remind me to {kind}"),
+            T(
+                "[please|can you|could you|will you|would you|I'd like you to|I want you to|I need you to] "
+                "remind me to {kind}"
+            ),
             T("remind me to {kind} {days}"),
             # The same with the days as words: the simulator cannot split two slots side by side.
             T(
@@ -521,7 +546,21 @@ REMINDER_INTENTS: tuple[Intent, ...] = (
                 "day|nightly|daily)",
             ),
             T("remind me to {kind} (every night|each night|every evening|every day|nightly) at {time}"),
-            T("[please|can you|could you] remind me to {kind} at {time}"),
+            T(
+                "[please|can you|could you|will you|would you|I'd like you to|I want you to|I need you to] "
+                "remind me to {kind} at {time}"
+            ),
+            T(
+                "[please|can you|could you|will you|would you|I'd like you to|I want you to|I need you to] "
+                "remind me to {kind} (on|every|at) {days} [at {time}]",
+            ),
+            T(
+                "[please|can you|could you|will you|would you|I'd like you to|I want you to|I need you to] "
+                "remind me to {kind} at {time} (on|every|at) {days}",
+            ),
+            T("remind me at {time}"),
+            T("set a {kind} reminder for {days} [and {dayTwo}] at {time}"),
+            T("set a {kind} reminder (for|at) {time} (on|every) {days}"),
             T("remind me to {kind} at {time} [on] {days}"),
             T("remind me to {kind} at {time} on {days} and {dayTwo}"),
             T("remind me to {kind} on {days} and {dayTwo} at {time}"),
@@ -544,7 +583,7 @@ REMINDER_INTENTS: tuple[Intent, ...] = (
     Intent(
         "ListRemindersIntent",
         samples=(
-            T("(what are|list|read|check|show|tell me|show me|read me) my reminders"),
+            T("(what are|list|read|read out|read me|check|show|tell me|show me|go through|say) my reminders"),
             T("(what|which) reminders (do I have|have I set|are set|are on|have I got)"),
             T("(do I have|have I got|are there) any reminders"),
             T("when are my reminders"),
@@ -560,7 +599,9 @@ REMINDER_INTENTS: tuple[Intent, ...] = (
             T("change the reminder time"),
             T("(move|change) my reminder to {time}"),
             T("(move|change|reschedule) my {kind} reminder"),
-            T("(move|change|reschedule|push|shift) my {kind} reminder to {time}"),
+            T("(move|change|reschedule|push|shift) my {kind} reminder [back|forward] to {time}"),
+            T("(change|move) my reminder time"),
+            T("change the time of my reminder"),
             T("make my {kind} reminder {time}"),
             T("change the time of my {kind} reminder [to {time}]"),
             T("(move|change) my {kind} reminder from {fromTime} to {time}"),
@@ -578,8 +619,12 @@ REMINDER_INTENTS: tuple[Intent, ...] = (
         "CancelReminderIntent",
         slots=(("kind", "ReminderKind"),),
         samples=(
-            T("(cancel|delete) (a|my|the) reminder"),
-            T("(cancel|delete|remove|stop|turn off|switch off|get rid of) (my|the) {kind} reminder"),
+            T("(cancel|delete|remove) (a|my|the|one of my) reminder"),
+            T("(cancel|delete|remove) one of my reminders"),
+            T(
+                "(cancel|delete|remove|stop|turn off|switch off|get rid of) (my|the) {kind} "
+                "(reminder|reminders)"
+            ),
             T("stop reminding me to {kind}"),
             T("I don't want (the|my) {kind} reminder [anymore]"),
             T("no more {kind} reminders"),
@@ -590,9 +635,9 @@ REMINDER_INTENTS: tuple[Intent, ...] = (
     Intent(
         "CancelAllRemindersIntent",
         samples=(
-            T("(cancel|delete|remove|turn off|stop|clear|get rid of) all [of] my reminders"),
-            T("(cancel|delete|stop|clear|remove) all reminders"),
-            T("(delete|cancel) every reminder"),
+            T("(cancel|delete|remove|turn off|switch off|stop|clear|get rid of) all [of] [my|the] reminders"),
+            T("(cancel|delete|stop|turn off|remove|clear) every reminder"),
+            T("(cancel|delete|remove) my reminders"),
             T("clear my reminders"),
             T("I don't want any [more] reminders"),
         ),
@@ -619,29 +664,55 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
     Intent(
         "AMAZON.NextIntent",
         samples=(
-            "next stretch",
-            "next step",
-            "next one",
-            "what's next",
-            "I'm done",
-            "done",
-            "I'm ready",
-            "go on",
+            T("[the] next (stretch|step|one|part)"),
+            T("(what's next|I'm done|done|I'm ready|ready|go on|move on|okay next|I'm finished|finished)"),
+            T("(let's do|go to|on to) the next (one|stretch|step)"),
         ),
     ),
-    Intent("AMAZON.PreviousIntent", samples=("previous stretch", "go back a step", "the stretch before")),
+    Intent(
+        "AMAZON.PreviousIntent",
+        samples=(
+            T("previous (stretch|step)"),
+            T("go back (a step|one step|to the last step|to the last stretch)"),
+            T("the (stretch|step) before"),
+        ),
+    ),
     Intent(
         "AMAZON.RepeatIntent",
-        samples=("say it again", "repeat the stretch", "repeat that step", "what did you say"),
+        samples=(
+            T("(say|read|tell me) (that|the|this) (step|stretch|part|bit) again"),
+            T("repeat (that|the|this) (step|stretch|part)"),
+            T("(say it again|what did you say|one more time|again please)"),
+            T("(can|could) you (say|repeat) that [again]"),
+        ),
     ),
     Intent(
         "AMAZON.StartOverIntent",
-        samples=("start the routine over", "from the beginning", "start from the top", "begin again"),
+        samples=(
+            T("start the routine over"),
+            T("(from the beginning|start from the top|begin again|start from the beginning)"),
+        ),
     ),
     Intent(
-        "AMAZON.PauseIntent", samples=("hold on", "wait", "give me a minute", "pause the routine", "hang on")
+        "AMAZON.PauseIntent",
+        samples=(
+            T("(hold on|wait|hang on|one moment|just a moment)"),
+            T("give me a (sec|second|minute|moment)"),
+            T("pause the routine"),
+            T(
+                "[hang on|hold on|wait] pause "
+                "(it|that|for a sec|a sec|for a second|a second|for a minute|a minute|a moment)"
+            ),
+            T("(hang on|hold on|wait) a (sec|second|minute|moment)"),
+        ),
     ),
-    Intent("AMAZON.ResumeIntent", samples=("resume the routine", "carry on", "let's continue", "I'm back")),
+    Intent(
+        "AMAZON.ResumeIntent",
+        samples=(
+            T("resume [the routine|my routine|the stretches]"),
+            T("(carry on|let's continue|I'm back|okay carry on)"),
+        ),
+    ),
 )
 
 # The free-text question: whatever the specific intents do not fit, after a carrier phrase. Alexa
@@ -707,6 +778,57 @@ CARRIERS = (
     "leg cramps",
     "night cramps",
     "my cramps",
+    # Where a question starts with something else: a time, a story, a thing.
+    "at",
+    "at what point",
+    "in",
+    "on",
+    "for",
+    "with",
+    "since",
+    "ever since",
+    "one",
+    "the",
+    "this",
+    "these",
+    "a",
+    "nothing",
+    "everything",
+    "been",
+    "now",
+    "just",
+    # Fillers and exclamations people start with.
+    "um",
+    "uh",
+    "er",
+    "like",
+    "oh",
+    "well",
+    "hey",
+    "okay so",
+    # Asking for something to be done: the router passes it on (never "stop" or "cancel": those stop).
+    "take me",
+    "walk me",
+    "guide me",
+    "show me",
+    "start",
+    "begin",
+    "let's",
+    "remind me",
+    "set",
+    "set up",
+    "make",
+    "change",
+    "move",
+    "delete",
+    "remove",
+    "read",
+    "ow",
+    "ouch",
+    "argh",
+    "ugh",
+    "quick",
+    "help",
 )
 FREE_TEXT_INTENT = Intent(
     "QuestionIntent",

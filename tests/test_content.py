@@ -73,8 +73,13 @@ def test_every_supported_locale_loads_every_area(locale: str) -> None:
         assert isinstance(words.get(area), dict), f"{locale} has no {area}"
 
 
+def spoken(words: Content) -> dict[str, Any]:
+    """Every area of the content except the vocabulary, which holds what people say, not what we say."""
+    return {area: tree for area, tree in words.tree.items() if area != "vocabulary"}
+
+
 def test_every_string_is_valid_ssml_once_escaped(words: Content) -> None:
-    for path, text in strings(words.tree):
+    for path, text in strings(spoken(words)):
         assert "<" not in text and ">" not in text, f"{path}: raw markup belongs in speech.py"
         filled = escape_template(text, **{name: "A & <b>" for name in fields(text)})
         root = ET.fromstring(f"<speak>{filled}</speak>")
