@@ -20,6 +20,7 @@ Every model must stay inside Alexa's limits (``limits.py``); nothing is written 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from functools import cache
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from interaction_models import limits
-from interaction_models.grammar import Template, expand_all
+from interaction_models.grammar import Template, expand, expand_all
 
 HERE = Path(__file__).resolve().parent
 VOCABULARY = HERE.parent / "skill" / "content" / "en" / "vocabulary.json"
@@ -35,6 +36,7 @@ INVOCATION_NAME = "cramp coach"
 LOCALES = ("en-US", "en-GB", "en-CA", "en-AU", "en-IN")
 
 T = Template
+SLOT = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)
@@ -84,95 +86,68 @@ def slot_types(locale: str) -> dict[str, list[tuple[str, str, list[str]]]]:
 
 
 # --- The grammar --------------------------------------------------------------------------------
-# Lists: <legs> "calves, feet...", <leg> "calf, foot...", <cramps> "leg cramps, night cramps...",
-# <cramp> "a cramp, a charley horse...", <night> "at night, in bed...", <doctor>, <footwear>,
-# <routine>. Agreement is the template's job: <legs> take "do", <leg> takes "does".
-
-CRAMPS_SHORT = "(cramps|leg cramps|night cramps|muscle cramps|calf cramps|foot cramps)"
+# Wording slots (vocabulary.json "wording") carry the words that vary inside a question: {cramps}
+# "leg cramps, night cramps at night...", {cramp} "a cramp, a charley horse...", {legs} "calves,
+# feet...", {leg} "calf, foot...", {night} "at night, in bed...", {doctor}, {footwear}, {routine}
+# "my bedtime routine, the stretches...", {reminder}, {reminders}. The handlers ignore them. So every
+# sample of our own intents holds a slot, and people's own phrasings are matched, never listed.
+# Agreement is the template's job: {legs} take "do", {leg} takes "does".
 
 QUESTION_INTENTS: tuple[Intent, ...] = (
     Intent(
         "WhatIsCrampIntent",
         samples=(
-            T("(what is|what's|what exactly is) <cramp>"),
-            T("what (are|exactly are) <cramps>"),
-            T("(tell me about|explain|describe|teach me about|I want to know about) <cramps>", cap=50),
-            T("(what happens|what is happening|what's happening) (during|in) <cramp>", cap=30),
-            T("what happens when my <leg> cramps"),
-            T("what (exactly happens|actually happens) when (my|your|a) <leg> cramps", cap=20),
-            T("what happens when my <legs> cramp"),
-            T("what is going on when my <leg> cramps"),
-            T("how long (do|can) <cramps> last", cap=20),
-            T("how long (does|can) <cramp> last", cap=15),
-            T("what does <cramp> feel like", cap=8),
-            T("what do <cramps> feel like", cap=8),
-            T("(cramps|cramping|muscle cramps|night cramps) in my <legs>"),
-            T("(a cramp|cramping|a spasm) in my <leg>"),
-            T("what (is|are) (cramps|cramping) in my <legs>"),
-            T("(is it|is this) (a cramp|a charley horse|a muscle cramp)"),
+            T("(what is|what's|what exactly is) {cramp}"),
+            T("what (are|exactly are) {cramps}"),
+            T("(tell me about|explain|describe|teach me about|I want to know about) {cramps}"),
+            T("(what happens|what is happening|what's happening) (during|in) {cramp}"),
+            T("what (happens|exactly happens|actually happens|is going on) when (my|your|a) {leg} cramps"),
+            T("what happens when my {legs} cramp"),
+            T("how long (do|can) {cramps} last"),
+            T("how long (does|can) {cramp} last"),
+            T("what does {cramp} feel like"),
+            T("what do {cramps} feel like"),
+            T("(cramps|cramping|muscle cramps|night cramps) in my {legs}"),
+            T("(a cramp|cramping|a spasm) in my {leg}"),
+            T("what (is|are) (cramps|cramping) in my {legs}"),
+            T("(is it|is this) {cramp}"),
         ),
     ),
     Intent(
         "RestlessLegsIntent",
         samples=(
+            T("(is it|is this|could it be|could this be|do I have|have I got|maybe I have) restless {legs}"),
+            T("(what is|what's|tell me about|explain) restless {legs} [syndrome]"),
+            T("what's the difference between {cramps} and restless legs"),
+            T("what is the difference between ({cramps}|{cramp}) and restless legs"),
+            T("how (are|do) {cramps} (different from|differ from) restless legs"),
+            T("(are|is) ({cramps}|{cramp}) the same as restless legs"),
+            T("(cramps|leg cramps|night cramps) or restless {legs}"),
+            T("my {legs} (feel like they need to move|feel crawly|won't keep still|feel restless) [{night}]"),
             T(
-                "(is it|is this|could it be|could this be|do I have|have I got|maybe I have) restless "
-                "legs [syndrome]",
+                "I (have|get|feel) (an urge|the urge|a need) to move my {legs} [at night|in bed|when I lie "
+                "down]"
             ),
-            T("(is it|is this|could it be|do I have) (R. L. S.|restless leg syndrome)"),
-            T(
-                "(what is|what's|tell me about|explain) (restless legs|restless leg syndrome|restless "
-                "legs syndrome|R. L. S.)",
-            ),
-            T(
-                "what's the difference between (cramps|leg cramps|night cramps|a cramp) and restless legs",
-            ),
-            T("what is the difference between (cramps|leg cramps|a cramp|a leg cramp) and restless legs"),
-            T("how (are|do) (cramps|leg cramps) (different from|differ from) restless legs"),
-            T("(are|is) (cramps|leg cramps|a cramp) the same as restless legs"),
-            T("(cramps|leg cramps) or restless legs"),
-            T(
-                "(my legs feel like they need to move|my legs feel crawly [at night]|my legs won't "
-                "keep still)",
-            ),
-            T("I (have|get|feel) (an urge|the urge|a need) to move my legs [<night>]", cap=20),
-            T("I can't keep my legs still [<night>]"),
-            T("my legs (feel|are) (restless|jumpy|fidgety|twitchy) [<night>]", cap=20),
-            T("(I have|I've got|I get) a crawling feeling in my legs [<night>]", cap=15),
+            T("I can't keep my {legs} still [{night}]"),
+            T("my {legs} (feel|are) (restless|jumpy|fidgety|twitchy) [{night}]"),
+            T("(I have|I've got|I get) a crawling feeling in my {legs} [at night|in bed|when I lie down]"),
         ),
     ),
     Intent(
         "ReassuranceIntent",
         samples=(
-            T("are <cramps> (dangerous|serious|harmful|a bad sign|bad for you)", cap=40),
-            T("(is it okay|is it fine|is it safe) to (ignore|live with) <cramps>", cap=20),
-            T(
-                "(do I just have to|should I just) (live with|put up with|ignore) (them|it|my cramps|these "
-                "cramps)"
-            ),
-            T("are <cramps> just (part of life|part of getting older|something you live with)", cap=20),
-            T("can <cramps> be (dangerous|serious|harmful)", cap=30),
-            T(
-                "are <cramps> (normal|harmless|anything to worry about|something to worry about|common)",
-                cap=40,
-            ),
-            T("is it (normal|dangerous|serious|bad|okay) to (get|have) <cramps> [<night>]", cap=50),
-            T(
-                "should I be (worried|concerned|scared|alarmed) [about (my cramps|these cramps|my leg "
-                "cramps|night cramps|cramps)]",
-            ),
-            T("do I need to worry about <cramps>", cap=10),
-            T("how worried should I be [about (my cramps|these cramps)]"),
-            T(
-                "are my (cramps|leg cramps|night cramps) (serious|dangerous|normal|something "
-                "serious|a sign of something serious)",
-            ),
-            T(
-                "is (this|it) (serious|dangerous|normal|something serious|anything serious|something "
-                "to worry about)",
-            ),
-            T("are (cramps|leg cramps|night cramps) a sign of something (serious|bad|wrong)"),
-            T("is it bad that I get <cramps> [<night>]", cap=20),
+            T("are {cramps} (dangerous|serious|harmful|a bad sign|bad for you)"),
+            T("can {cramps} be (dangerous|serious|harmful)"),
+            T("are {cramps} (normal|harmless|anything to worry about|something to worry about|common)"),
+            T("is it (normal|dangerous|serious|bad|okay) to (get|have) {cramps}"),
+            T("(is it okay|is it fine|is it safe) to (ignore|live with) {cramps}"),
+            T("should I be (worried|concerned|scared|alarmed) about {cramps}"),
+            T("do I need to worry about {cramps}"),
+            T("(do I just have to|should I just) (live with|put up with|ignore) {cramps}"),
+            T("are {cramps} just (part of life|part of getting older|something you live with)"),
+            T("are my {cramps} (serious|dangerous|normal|something serious|a sign of something serious)"),
+            T("are {cramps} a sign of something (serious|bad|wrong)"),
+            T("is it bad that I get {cramps}"),
         ),
     ),
     Intent(
@@ -180,49 +155,38 @@ QUESTION_INTENTS: tuple[Intent, ...] = (
         slots=(("cause", "CauseType"),),
         samples=(
             T(
-                "why do my <legs> (cramp|cramp up|keep cramping|tighten up|seize up|lock up|get "
-                "cramps) [<night>]",
-                cap=100,
+                "why do my {legs} (cramp|cramp up|keep cramping|tighten up|seize up|lock up|get cramps) "
+                "[{night}]"
             ),
             T(
-                "why does my <leg> (cramp|cramp up|keep cramping|tighten up|seize up|lock up|get "
-                "cramps) [<night>]",
-                cap=80,
+                "why does my {leg} (cramp|cramp up|keep cramping|tighten up|seize up|lock up|get cramps) "
+                "[{night}]"
             ),
-            T("why do I (get|keep getting|always get|suddenly get|have) <cramps> [<night>]", cap=100),
-            T("why do I (get|keep getting) (cramps|cramping) in my <legs> [at night]", cap=30),
-            T("why am I (getting|having) <cramps> [<night>]", cap=60),
-            T("why (is|are) my <legs> cramping [<night>]", cap=30),
+            T("why do I (get|keep getting|always get|suddenly get|have) {cramps}"),
+            T("why do I (get|keep getting) (cramps|cramping) in my {legs} [at night]"),
+            T("why am I (getting|having) {cramps}"),
+            T("why (is|are) my {legs} cramping [{night}]"),
             T(
                 "(what causes|what triggers|what brings on|what can cause|what could cause|"
-                "what's causing|what is causing) <cramps> [<night>]",
-                cap=120,
+                "what's causing|what is causing) {cramps}"
             ),
-            T("(what causes|what triggers|what's causing) (cramps|cramping) in my <legs> [at night]", cap=40),
-            T("what (makes|is making) my <legs> cramp [<night>]", cap=50),
-            T("what makes my <leg> cramp [<night>]", cap=30),
-            T("how come my <legs> (cramp|keep cramping) [<night>]", cap=40),
-            T("how come I (get|keep getting) <cramps> [<night>]", cap=40),
-            T("what are the [common|main|usual|possible] causes of <cramps>", cap=50),
-            T("(what's|what is) causing my (cramps|leg cramps|night cramps)"),
-            T(
-                "(can|could|does|do|will) {cause} (cause|trigger|give me|bring on|lead to) " + CRAMPS_SHORT,
-                cap=90,
-            ),
-            T(
-                "(is|are|could) {cause} (causing|behind|the cause of|to blame for|the reason for) my "
-                "(cramps|leg cramps|night cramps)",
-                cap=30,
-            ),
-            T("(could|might) {cause} be (causing|behind|the cause of) my (cramps|leg cramps|night cramps)"),
-            T("are my (cramps|leg cramps|night cramps) (from|because of|caused by|due to) {cause}"),
-            T("could my (cramps|leg cramps) be (from|caused by|due to) {cause}"),
-            T("(do|can) I get (cramps|leg cramps) (from|because of) {cause}"),
-            T("I get (cramps|leg cramps|night cramps) (after|from) {cause}"),
-            T("(cramps|leg cramps|night cramps) (from|after|because of|due to) {cause}"),
+            T("(what causes|what triggers|what's causing) (cramps|cramping) in my {legs} [at night]"),
+            T("what (makes|is making) my {legs} cramp [{night}]"),
+            T("what makes my {leg} cramp [{night}]"),
+            T("how come my {legs} (cramp|keep cramping) [{night}]"),
+            T("how come I (get|keep getting) {cramps}"),
+            T("what are the [common|main|usual|possible] causes of {cramps}"),
+            T("(can|could|does|do|will) {cause} (cause|trigger|give me|bring on|lead to) {cramps}"),
+            T("(is|are|could) {cause} (causing|behind|the cause of|to blame for|the reason for) my {cramps}"),
+            T("(could|might) {cause} be (causing|behind|the cause of) my {cramps}"),
+            T("are my {cramps} (from|because of|caused by|due to) {cause}"),
+            T("could my {cramps} be (from|caused by|due to) {cause}"),
+            T("(do|can) I get {cramps} (from|because of) {cause}"),
+            T("I get {cramps} (after|from) {cause}"),
+            T("(cramps|leg cramps|night cramps|calf cramps) (from|after|because of|due to) {cause}"),
             T("is it (because of|from|due to) {cause}"),
             T("(how|why) does {cause} cause cramps"),
-            T("(can|could|does) {cause} make my <legs> cramp", cap=15),
+            T("(can|could|does) {cause} make my {legs} cramp"),
             T("does {cause} make (cramps|my cramps) worse"),
             T("tell me about {cause} as a cause"),
         ),
@@ -232,33 +196,25 @@ QUESTION_INTENTS: tuple[Intent, ...] = (
         slots=(("medication", "MedicationType"),),
         samples=(
             T(
-                "(what|which) (medicines|medications|drugs|pills|prescriptions|meds) (cause|can "
-                "cause|give you|are linked to) (cramps|leg cramps|night cramps)",
-                cap=60,
+                "(what|which) (medicines|medications|drugs|pills|prescriptions|meds) (cause|can cause|give "
+                "you|are linked to) {cramps}"
             ),
+            T("can my (medicine|medication|pills|prescription|meds|tablets) (cause|give me) {cramps}"),
+            T("(could|is) my (medicine|medication) (be causing|causing) my {cramps}"),
+            T("(could|are) my (pills|meds|tablets) (be causing|causing) my {cramps}"),
+            T("(medicines|medications|drugs) that cause {cramps}"),
+            T("(can|does|do|could|will) {medication} (cause|give me|trigger|give you|lead to) {cramps}"),
+            T("(is|are|could) {medication} (causing|behind|giving me) my {cramps}"),
             T(
-                "can my (medicine|medication|pills|prescription|meds|tablets) (cause|give me) "
-                "(cramps|leg cramps)",
-            ),
-            T("(could|is) my (medicine|medication) (be causing|causing) my cramps"),
-            T("(could|are) my (pills|meds|tablets) (be causing|causing) my cramps"),
-            T("(medicines|medications|drugs) that cause (cramps|leg cramps)"),
-            T(
-                "(can|does|do|could|will) {medication} (cause|give me|trigger|give you|lead to) "
-                "(cramps|leg cramps|night cramps|muscle cramps)",
-            ),
-            T("(is|are|could) {medication} (causing|behind|giving me) my (cramps|leg cramps)"),
-            T(
-                "(I take|I'm taking|I'm on|I am on|I just started|I started|I've started|I just "
-                "started taking|I've been taking) {medication} [and (I get|now I get|I'm getting|I "
-                "keep getting) (cramps|leg cramps)]",
-                cap=60,
+                "(I take|I'm taking|I'm on|I am on|I just started|I started|I've started|I just started "
+                "taking|"
+                "I've been taking) {medication} [and (I get|now I get|I'm getting|I keep getting) {cramps}]"
             ),
             T("(side effects of|cramps as a side effect of) {medication}"),
-            T("(are|is) (cramps|cramping|leg cramps) a side effect of {medication}"),
+            T("(are|is) {cramps} a side effect of {medication}"),
             T("(do|does) {medication} have side effects like cramps"),
             T("should I stop [taking] {medication}"),
-            T("{medication} and (cramps|leg cramps)"),
+            T("{medication} and {cramps}"),
         ),
     ),
     Intent(
@@ -266,67 +222,56 @@ QUESTION_INTENTS: tuple[Intent, ...] = (
         slots=(("condition", "ConditionType"),),
         samples=(
             T(
-                "(what|which) (conditions|diseases|illnesses|health conditions|health "
-                "problems|medical conditions) (cause|can cause|are linked to) (cramps|leg "
-                "cramps|night cramps)",
-                cap=60,
+                "(what|which) (conditions|diseases|illnesses|health conditions|health problems|medical "
+                "conditions) (cause|can cause|are linked to) {cramps}"
             ),
-            T("are (cramps|leg cramps|night cramps) a sign of (a health problem|an illness|a disease)"),
-            T(
-                "(can|could|does|do|will) {condition} (cause|trigger|give you|lead to) (cramps|leg "
-                "cramps|night cramps|muscle cramps)",
-                cap=50,
-            ),
-            T("are [my] (cramps|leg cramps) a sign of {condition}"),
-            T("could [my] (cramps|leg cramps) be a sign of {condition}"),
-            T("(could|do) [my] (cramps|leg cramps) mean [I have] {condition}", cap=16),
-            T(
-                "(I have|I've got) {condition} [and (I get|I keep getting|I'm getting) (cramps|leg "
-                "cramps|night cramps)]",
-            ),
-            T("I have {condition} and (leg cramps|cramps)"),
-            T("(cramps|leg cramps) and {condition}"),
-            T("is there a link between (cramps|leg cramps) and {condition}"),
-            T("does having {condition} cause (cramps|leg cramps)"),
+            T("are {cramps} a sign of (a health problem|an illness|a disease|a medical condition)"),
+            T("(can|could|does|do|will) {condition} (cause|trigger|give you|lead to) {cramps}"),
+            T("are [my] {cramps} a sign of {condition}"),
+            T("could [my] {cramps} be a sign of {condition}"),
+            T("(could|do) [my] {cramps} mean [I have] {condition}"),
+            T("(I have|I've got) {condition} [and (I get|I keep getting|I'm getting) {cramps}]"),
+            T("I have {condition} and {cramps}"),
+            T("(cramps|leg cramps|night cramps) and {condition}"),
+            T("is there a link between {cramps} and {condition}"),
+            T("does having {condition} cause {cramps}"),
         ),
     ),
     Intent(
         "PreventionIntent",
         samples=(
-            T("how (can|do|should) I (prevent|avoid|stop getting|stop) <cramps> [<night>]", cap=150),
-            T("how to (prevent|avoid|stop) <cramps>", cap=30),
-            T("what can I do to (prevent|avoid|stop) <cramps>", cap=30),
-            T("(what helps|what can help|what will help) (prevent|with|stop) <cramps>", cap=40),
+            T("how (can|do|should) I (prevent|avoid|stop getting|stop) {cramps}"),
+            T("how to (prevent|avoid|stop) {cramps}"),
+            T("what can I do to (prevent|avoid|stop) {cramps}"),
+            T("(what helps|what can help|what will help) (prevent|with|stop) {cramps}"),
             T(
-                "(give me|any|what are some|I need) (tips|advice|ideas) (to prevent|for "
-                "preventing|for avoiding|on stopping) <cramps>",
-                cap=40,
+                "(give me|any|what are some|I need) (tips|advice|ideas) (to prevent|for preventing|for "
+                "avoiding|on stopping) {cramps}"
             ),
-            T("[give me] prevention tips"),
-            T("how do I keep my <legs> from cramping [<night>]", cap=30),
-            T("what should I do before bed (to avoid cramps|to prevent cramps|so I don't get cramps)"),
-            T("how can I sleep without (cramps|leg cramps|getting cramps)"),
-            T("how do I get rid of <cramps> for good", cap=10),
-            T("is there a way to (prevent|stop) <cramps>", cap=15),
+            T("how do I keep my {legs} from cramping [{night}]"),
+            T("what should I do before bed (to avoid|to prevent|so I don't get) {cramps}"),
+            T("how can I sleep without [getting] {cramps}"),
+            T("how do I get rid of {cramps} for good"),
+            T("is there a way to (prevent|stop) {cramps}"),
             T(
                 "(does|will|would) (keeping my legs warm|drinking more water|staying hydrated|a light "
-                "blanket) help",
+                "blanket) help [with] {cramps}"
             ),
-            T("what can I do tonight to avoid cramps"),
+            T("what can I do tonight to avoid {cramps}"),
         ),
     ),
     Intent(
         "FoodsIntent",
         slots=(("mineral", "MineralType"),),
         samples=(
-            T("(what|which) foods (help|are good for|prevent|help with|are best for) <cramps>", cap=50),
-            T("what should I eat (for|to prevent|to avoid) <cramps>", cap=25),
-            T("what to eat for <cramps>", cap=8),
-            T("is there a diet for <cramps>", cap=6),
-            T("(do|can|will) (bananas|spinach|nuts|avocados) help [with] (cramps|leg cramps|night cramps)"),
-            T("are (bananas|nuts|avocados) good for (cramps|leg cramps)"),
-            T("what foods have electrolytes"),
-            T("(what|which) foods (are high in|have|contain|are rich in|give me) {mineral}"),
+            T("(what|which) foods (help|are good for|prevent|help with|are best for) {cramps}"),
+            T("what should I eat (for|to prevent|to avoid) {cramps}"),
+            T("what to eat for {cramps}"),
+            T("is there a diet for {cramps}"),
+            T("(do|can|will) (bananas|spinach|nuts|avocados) help [with] {cramps}"),
+            T("are (bananas|nuts|avocados) good for {cramps}"),
+            T("what foods have {mineral}"),
+            T("(what|which) foods (are high in|contain|are rich in|give me) {mineral}"),
             T("(foods|food) (rich in|high in|with|full of) {mineral}"),
             T("what should I eat (for|to get more|to get) {mineral}"),
             T("where (do|can) I get {mineral} from [food|my diet]"),
@@ -339,142 +284,125 @@ QUESTION_INTENTS: tuple[Intent, ...] = (
         "SupplementsIntent",
         slots=(("supplement", "SupplementType"),),
         samples=(
-            T("should I take (a supplement|supplements|vitamins) [for <cramps>]", cap=20),
-            T("(what|which) (supplements|vitamins) (help|help with|are good for|work for) <cramps>", cap=40),
-            T("(do|can) (supplements|vitamins) help [with] (cramps|leg cramps|night cramps)"),
-            T("are supplements good for (cramps|leg cramps|night cramps)"),
-            T("what supplement should I take [for cramps]"),
-            T("(should|can|could) I (take|try|use) {supplement} [for " + CRAMPS_SHORT + "]"),
-            T(
-                "(does|do|will|can) {supplement} help (with cramps|with leg cramps|with night "
-                "cramps|my cramps|leg cramps|cramps)",
-            ),
-            T("is {supplement} good for (cramps|leg cramps|night cramps)"),
+            T("should I take (a supplement|supplements|vitamins) for {cramps}"),
+            T("(what|which) (supplements|vitamins) (help|help with|are good for|work for) {cramps}"),
+            T("(do|can) (supplements|vitamins) help [with] {cramps}"),
+            T("are supplements good for {cramps}"),
+            T("what supplement should I take for {cramps}"),
+            T("(should|can|could) I (take|try|use) {supplement} [for {cramps}]"),
+            T("(does|do|will|can) {supplement} help (with {cramps}|my {cramps}|{cramps})"),
+            T("is {supplement} good for {cramps}"),
             T("is it (safe|okay) to take {supplement}"),
             T("how much {supplement} (should|can|do) I take"),
             T("(what dose of|what's the dose for|what is the dose for) {supplement}"),
             T("when should I take {supplement}"),
             T("is {supplement} worth taking"),
-            T("{supplement} for (cramps|leg cramps|night cramps)"),
+            T("{supplement} for {cramps}"),
         ),
     ),
     Intent(
         "ReliefIntent",
         samples=(
-            T("(I have|I've got|I got|I'm having|I am having) <cramp> [right now]", cap=60),
-            T("my <leg> is cramping [up] [right now]", cap=30),
-            T("my <leg>'s cramping [up] [right now]", cap=20),
-            T("my <legs> are cramping [right now]", cap=20),
-            T("help my <leg> is cramping", cap=9),
-            T("(I woke up|I just woke up|I've woken up) with <cramp>", cap=20),
-            T("how (do|can) I (stop|relieve|ease|get rid of) <cramp> [right now|fast|quickly]", cap=60),
-            T("how do I make <cramp> stop", cap=8),
-            T("what (do|should) I do (when I get|during|if I get|when I have) <cramp>", cap=40),
-            T("what helps <cramp> [right now]", cap=15),
-            T("my <leg> is (sore|still sore|aching) after <cramp>", cap=20),
+            T("(I have|I've got|I got|I'm having|I am having) {cramp} [right now]"),
+            T("my {leg} is cramping [up] [right now]"),
+            T("my {leg}'s cramping [up] [right now]"),
+            T("my {legs} are cramping [right now]"),
+            T("help my {leg} is cramping"),
+            T("(I woke up|I just woke up|I've woken up) with {cramp}"),
+            T("how (do|can) I (stop|relieve|ease|get rid of) {cramp} [right now|fast|quickly]"),
+            T("how do I make {cramp} stop"),
+            T("what (do|should) I do (when I get|during|if I get|when I have) {cramp}"),
+            T("what helps {cramp} [right now]"),
+            T("my {leg} is (sore|still sore|aching) after {cramp}"),
             T(
-                "(does|do|will|would|can) (massage|a massage|rubbing it|heat|a warm compress|a "
-                "heating pad|a hot water bottle|a warm bath|stretching it) help [a cramp|the cramp]",
-                cap=50,
+                "(does|do|will|would|can) (massage|a massage|rubbing it|heat|a warm compress|a heating "
+                "pad|a hot water bottle|a warm bath|stretching it) help {cramp}"
             ),
-            T("should I (massage|stretch|rub) (it|the muscle|my calf|my leg)"),
+            T("should I (massage|stretch|rub) my {leg}"),
         ),
     ),
     Intent(
         "ShoesActivityIntent",
         samples=(
-            T("(what|which) (<footwear>|kind of shoes) should I wear"),
-            T("should I wear (<footwear>|different shoes|better shoes) [for cramps]"),
-            T("(what|which) <footwear> (are best|help with cramps|are good for cramps|should I buy)"),
-            T("do <footwear> (matter|make a difference|help) [for cramps]"),
-            T("does (footwear|arch support|what I wear on my feet) (matter|help|make a difference)"),
-            T("what footwear is best for (cramps|leg cramps)"),
+            T("(what|which) {footwear} should I wear"),
+            T("(what|which) {footwear} (are best|help with cramps|are good for cramps|should I buy)"),
+            T("should I wear {footwear} [for cramps]"),
+            T("do {footwear} (matter|make a difference|help) [for cramps]"),
+            T(
+                "does (footwear|arch support|what I wear on my feet) (matter|help|make a difference) for "
+                "{cramps}"
+            ),
+            T("what footwear is best for {cramps}"),
             T(
                 "(does|do|will|can) (exercise|exercising|walking|running|working out|being "
-                "active|swimming|cycling) help [with] (cramps|leg cramps|night cramps)",
-                cap=40,
+                "active|swimming|cycling) help [with] {cramps}"
             ),
-            T(
-                "is (exercise|running|walking|working out) (good|bad) for (cramps|leg cramps|night cramps)",
-                cap=20,
-            ),
+            T("is (exercise|running|walking|working out) (good|bad) for {cramps}"),
             T(
                 "should I (exercise more|walk more|work out less|stop running|stop exercising|be more "
-                "active|exercise less)",
+                "active|exercise less) because of {cramps}"
             ),
-            T("(how much|how often) should I exercise"),
-            T("how active should I be"),
-            T("can I still (work out|exercise|run)"),
-            T("how do I exercise without getting cramps"),
+            T("how (much|often) should I exercise (with|if I get) {cramps}"),
+            T("can I still (work out|exercise|run) with {cramps}"),
+            T("how do I exercise without getting {cramps}"),
         ),
     ),
     Intent(
         "DoctorIntent",
         samples=(
             T(
-                "when should I (see|call|talk to|go to|visit) <doctor> [about (my cramps|my leg "
-                "cramps|these cramps)]",
-                cap=60,
+                "when should I (see|call|talk to|go to|visit) {doctor} [about (my cramps|my leg "
+                "cramps|these cramps)]"
             ),
             T(
-                "should I (see|call|talk to|go to) <doctor> [about (my cramps|my leg cramps|these "
-                "cramps|this)]",
-                cap=50,
+                "should I (see|call|talk to|go to) {doctor} [about (my cramps|my leg cramps|these "
+                "cramps|this)]"
             ),
-            T("do I need [to see] <doctor>"),
-            T("when (do|should) I need to see <doctor>"),
-            T("when to see <doctor> [for (cramps|leg cramps|night cramps)]"),
-            T("what should I (tell|ask|say to) <doctor>"),
-            T("is it time to see <doctor>"),
-            T("when should I worry [about (my cramps|leg cramps)]"),
-            T("when are (cramps|leg cramps|night cramps) (serious|a problem|worth seeing a doctor)"),
-            T("should I (get|have) (my cramps|this|it|my legs) (looked at|checked|checked out)"),
-            T("(at what point|when) should I (worry|see a doctor|go to the doctor|get help)"),
+            T("do I need [to see] {doctor}"),
+            T("when (do|should) I need to see {doctor}"),
+            T("when to see {doctor} [for {cramps}]"),
+            T("what should I (tell|ask|say to) {doctor}"),
+            T("is it time to see {doctor}"),
+            T("when should I worry about {cramps}"),
+            T("when are {cramps} (serious|a problem|worth seeing a doctor)"),
+            T("should I (get|have) my {cramps} (looked at|checked|checked out)"),
+            T("(at what point|when) should I (see|go to) {doctor}"),
         ),
     ),
     Intent(
         "RedFlagIntent",
         slots=(("symptom", "SymptomType"),),
         samples=(
-            T("my <leg> (is|feels|looks|has gone|has turned|got) {symptom}"),
-            T("my <legs> (are|feel|look) {symptom}"),
-            T("my <leg> is {symptom} and (it hurts|painful|sore)", cap=20),
-            T("my <leg> is {symptom} after (a|the) cramp"),
-            T("(I have|I've got|there's|I feel) {symptom} in my <leg>"),
-            T("(I have|I've got|I get) {symptom} in my <legs>", cap=15),
-            T("my (cramps|leg cramps|night cramps) are {symptom}"),
-            T("I get (cramps|leg cramps|night cramps) {symptom}"),
-            T("(what if|what does it mean if|is it bad if) my <leg> is {symptom}", cap=20),
-            T("(could it be|could this be|do I have|is it|is this) a blood clot"),
-            T("is my leg pain a blood clot"),
-            T("what are the (signs|symptoms|warning signs) of a blood clot"),
-            T("what are the (warning signs|red flags|danger signs)"),
-            T("nothing (I do|I try|I've tried) (helps|works) [for my cramps|with my cramps|my cramps]"),
-            T("nothing seems to (help|work) [for my cramps|with my cramps]"),
-            T("when is (leg pain|a cramp|a leg cramp) an emergency"),
+            T("my {leg} (is|feels|looks|has gone|has turned|got) {symptom}"),
+            T("my {legs} (are|feel|look) {symptom}"),
+            T("my {leg} is {symptom} and (it hurts|painful|sore)"),
+            T("my {leg} is {symptom} after (a|the) cramp"),
+            T("(I have|I've got|there's|I feel) {symptom} in my {leg}"),
+            T("(I have|I've got|I get) {symptom} in my {legs}"),
+            T("my {cramps} are {symptom}"),
+            T("I get (cramps|leg cramps|night cramps|calf cramps|foot cramps) {symptom}"),
+            T("(what if|what does it mean if|is it bad if) my {leg} is {symptom}"),
+            T("(could it be|could this be|do I have|is it|is this) a blood clot in my {leg}"),
+            T("is the pain in my {leg} a blood clot"),
+            T("what are the (signs|symptoms|warning signs) of a blood clot in (the|my|your) {leg}"),
+            T("what are the (warning signs|red flags|danger signs) with {cramps}"),
+            T("when is (pain|swelling) in my {leg} an emergency"),
         ),
     ),
     Intent(
         "StretchIntent",
         slots=(("stretch", "StretchType"),),
         samples=(
-            T(
-                "(what|which) stretches (help|help with|are best for|are good for|work for) " + CRAMPS_SHORT,
-                cap=40,
-            ),
-            T(
-                "(what|which) stretches (help|should I do|are best|work|are good) [before bed|at "
-                "night|at bedtime]",
-            ),
-            T("what are the (bedtime stretches|best stretches|stretches for cramps)"),
-            T("are there (stretches|any stretches) for (cramps|leg cramps|night cramps)"),
-            T("(does|do|will|can) stretching help [with] (cramps|leg cramps|night cramps)"),
-            T("should I stretch before bed"),
-            T("how (do|should|can) I stretch my (legs|feet|thighs|toes|leg muscles|muscles)"),
+            T("(what|which) stretches (help|help with|are best for|are good for|work for) {cramps}"),
+            T("(what|which) stretches (help|should I do|are best|work|are good) {night}"),
+            T("what are the (bedtime stretches|best stretches) for {cramps}"),
+            T("are there (stretches|any stretches) for {cramps}"),
+            T("(does|do|will|can) stretching help [with] {cramps}"),
+            # Not {legs}: calves and hamstrings name a stretch ({stretch}), the rest do not.
+            T("how (do|should|can) I stretch my (legs|feet|thighs|toes|leg muscles|muscles) {night}"),
             T("how (do|should|can) I stretch {stretch}"),
             T("what's the (best|right) stretch for {stretch}"),
-            T("how should I stretch before bed"),
-            T("(explain|describe) the stretches"),
+            T("(explain|describe) the stretches for {cramps}"),
             T("how (do|should) I do (the|a) {stretch}"),
             T("how to do (the|a) {stretch}"),
             T("(explain|describe|show me|teach me|tell me about) the {stretch}"),
@@ -488,29 +416,24 @@ ROUTINE_INTENTS: tuple[Intent, ...] = (
     Intent(
         "StartRoutineIntent",
         samples=(
-            T("(start|begin) (the|my|a) <routine>"),
-            T("(start|begin) (the|my) <stretches>"),
-            T("(start|begin) stretching"),
-            T("(walk|guide|take|lead|talk|coach) me through (the|my|a|your) <routine>", cap=70),
+            T("(start|begin|run|do) {routine} [now|tonight]"),
+            T("(walk|guide|take|lead|talk|coach) me through {routine}"),
             T(
-                "(walk|guide|take|talk) me through (the|my|a) <routine> "
-                "(for cramps|to stop cramps|to prevent cramps|before bed|tonight|for tonight)",
-                cap=40,
+                "(walk|guide|take|talk) me through {routine} (for cramps|to stop cramps|to prevent "
+                "cramps|before bed|tonight)"
             ),
-            T("help me (do|with|through) (my|the) (<routine>|<stretches>) [before bed|tonight]", cap=40),
-            T("(run|do) (the|my) (<routine>|<stretches>) [now|tonight]", cap=30),
-            T("(walk|guide|take|lead|talk|coach) me through (the|my|your) <stretches>", cap=50),
-            T("(let's|let us) (do|start) (the|my|a) <routine>", cap=30),
-            T("(let's|let us) do (the|my|some) <stretches>", cap=20),
-            T("(give me|I want|I need|I'd like) (a|the|my) <routine>", cap=40),
-            T("I want to do (my|the) (<routine>|<stretches>)"),
-            T("(can|could) (we|you) do (the|my) (<routine>|<stretches>) [with me]", cap=30),
-            T("do (the|my) (<routine>|<stretches>) with me"),
-            T("(stretch with me|let's stretch|I'm ready to stretch|make me a routine)"),
-            T("run [me] through (the|my) (<routine>|<stretches>)", cap=20),
+            T("help me (do|with|through) {routine} [before bed|tonight]"),
+            T("(let's|let us) (do|start) {routine}"),
+            T("(give me|I want|I need|I'd like) {routine}"),
+            T("I want to do {routine}"),
+            T("(can|could) (we|you) do {routine} [with me]"),
+            T("do {routine} with me"),
+            T("run [me] through {routine}"),
         ),
     ),
 )
+
+ASK = "[please|can you|could you|will you|would you|I'd like you to|I want you to|I need you to]"
 
 REMINDER_INTENTS: tuple[Intent, ...] = (
     Intent(
@@ -524,43 +447,30 @@ REMINDER_INTENTS: tuple[Intent, ...] = (
             ("dayTwo", "DayType"),
         ),
         samples=(
-            T("(set|set up|create|add|make|schedule) (a|me a) [nightly|daily|bedtime] reminder"),
-            T("(set|set up|create|add) an evening reminder"),
-            T("(I want|I'd like|I need) a [nightly|daily|bedtime|evening] reminder"),
-            T("set a reminder (for|at) {time}"),
-            T("set a reminder for {time} {days}"),
+            T("(set|set up|create|add|make|schedule) (a|me a|an) {reminder}"),
+            T("(I want|I'd like|I need) (a|an) {reminder}"),
+            T("set a {reminder} (for|at) {time}"),
+            T("set a {reminder} for {time} {days}"),
             T("(set|set up|create|add|make) a {kind} reminder"),
-            T("set (a|up a) reminder (for|to) {kind}"),
+            T("set (a|up a) {reminder} (for|to) {kind}"),
             T("set a {kind} reminder (for|at) {time}"),
             T("set a {kind} reminder for {time} [on] {days}"),
             T("set a {kind} reminder for {time} and {timeTwo}"),
-            T("set (a|up a) reminder to {kind} [at {time}]"),
-            T(
-                "[please|can you|could you|will you|would you|I'd like you to|I want you to|I need you to] "
-                "remind me to {kind}"
-            ),
+            T("set a {kind} reminder for {days} [and {dayTwo}] at {time}"),
+            T("set a {kind} reminder (for|at) {time} (on|every) {days}"),
+            T("set (a|up a) {reminder} to {kind} [at {time}]"),
+            T(ASK + " remind me to {kind}"),
             T("remind me to {kind} {days}"),
             # The same with the days as words: the simulator cannot split two slots side by side.
             T(
                 "[please|can you] remind me to {kind} (every night|each night|every evening|every "
-                "day|nightly|daily)",
+                "day|nightly|daily)"
             ),
             T("remind me to {kind} (every night|each night|every evening|every day|nightly) at {time}"),
-            T(
-                "[please|can you|could you|will you|would you|I'd like you to|I want you to|I need you to] "
-                "remind me to {kind} at {time}"
-            ),
-            T(
-                "[please|can you|could you|will you|would you|I'd like you to|I want you to|I need you to] "
-                "remind me to {kind} (on|every|at) {days} [at {time}]",
-            ),
-            T(
-                "[please|can you|could you|will you|would you|I'd like you to|I want you to|I need you to] "
-                "remind me to {kind} at {time} (on|every|at) {days}",
-            ),
+            T(ASK + " remind me to {kind} at {time}"),
+            T(ASK + " remind me to {kind} (on|every|at) {days} [at {time}]"),
+            T(ASK + " remind me to {kind} at {time} (on|every|at) {days}"),
             T("remind me at {time}"),
-            T("set a {kind} reminder for {days} [and {dayTwo}] at {time}"),
-            T("set a {kind} reminder (for|at) {time} (on|every) {days}"),
             T("remind me to {kind} at {time} [on] {days}"),
             T("remind me to {kind} at {time} on {days} and {dayTwo}"),
             T("remind me to {kind} on {days} and {dayTwo} at {time}"),
@@ -583,30 +493,28 @@ REMINDER_INTENTS: tuple[Intent, ...] = (
     Intent(
         "ListRemindersIntent",
         samples=(
-            T("(what are|list|read|read out|read me|check|show|tell me|show me|go through|say) my reminders"),
-            T("(what|which) reminders (do I have|have I set|are set|are on|have I got)"),
-            T("(do I have|have I got|are there) any reminders"),
-            T("when are my reminders"),
-            T("what time (is|are) my (stretch|water|stretching|bedtime) (reminder|reminders)"),
-            T("what reminders did I set"),
+            T("(what are|list|read|read out|read me|check|show|tell me|show me|go through|say) {reminders}"),
+            T("(what|which) {reminders} (do I have|have I set|are set|are on|have I got|did I set)"),
+            T("(do I have|have I got|are there) any {reminders}"),
+            T("when are {reminders}"),
+            T("what time (is|are) my (stretch|water|stretching|bedtime) {reminders}"),
         ),
     ),
     Intent(
         "MoveReminderIntent",
         slots=(("kind", "ReminderKind"), ("fromTime", "AMAZON.TIME"), ("time", "AMAZON.TIME")),
         samples=(
-            T("(move|change|reschedule) my reminder"),
-            T("change the reminder time"),
-            T("(move|change) my reminder to {time}"),
+            T("(move|change|reschedule) {reminders}"),
+            T("change the time of {reminders} [to {time}]"),
+            T("(move|change) {reminders} to {time}"),
+            T("(change|move) {reminders} time"),
             T("(move|change|reschedule) my {kind} reminder"),
             T("(move|change|reschedule|push|shift) my {kind} reminder [back|forward] to {time}"),
-            T("(change|move) my reminder time"),
-            T("change the time of my reminder"),
             T("make my {kind} reminder {time}"),
             T("change the time of my {kind} reminder [to {time}]"),
             T("(move|change) my {kind} reminder from {fromTime} to {time}"),
             T("move the {kind} reminder at {fromTime} to {time}"),
-            T("(move|change) my reminder from {fromTime} to {time}"),
+            T("(move|change) {reminders} from {fromTime} to {time}"),
             T("move the one at {fromTime} [to {time}]"),
         ),
         slot_samples={
@@ -619,8 +527,7 @@ REMINDER_INTENTS: tuple[Intent, ...] = (
         "CancelReminderIntent",
         slots=(("kind", "ReminderKind"),),
         samples=(
-            T("(cancel|delete|remove) (a|my|the|one of my) reminder"),
-            T("(cancel|delete|remove) one of my reminders"),
+            T("(cancel|delete|remove) (a|one|one of) {reminders}"),
             T(
                 "(cancel|delete|remove|stop|turn off|switch off|get rid of) (my|the) {kind} "
                 "(reminder|reminders)"
@@ -635,11 +542,9 @@ REMINDER_INTENTS: tuple[Intent, ...] = (
     Intent(
         "CancelAllRemindersIntent",
         samples=(
-            T("(cancel|delete|remove|turn off|switch off|stop|clear|get rid of) all [of] [my|the] reminders"),
-            T("(cancel|delete|stop|turn off|remove|clear) every reminder"),
-            T("(cancel|delete|remove) my reminders"),
-            T("clear my reminders"),
-            T("I don't want any [more] reminders"),
+            T("(cancel|delete|remove|turn off|switch off|stop|clear|get rid of) all [of] {reminders}"),
+            T("(cancel|delete|stop|turn off|remove|clear) every {reminder}"),
+            T("I don't want any [more] {reminders}"),
         ),
     ),
 )
@@ -664,55 +569,29 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
     Intent(
         "AMAZON.NextIntent",
         samples=(
-            T("[the] next (stretch|step|one|part)"),
-            T("(what's next|I'm done|done|I'm ready|ready|go on|move on|okay next|I'm finished|finished)"),
-            T("(let's do|go to|on to) the next (one|stretch|step)"),
+            "next stretch",
+            "next step",
+            "next one",
+            "what's next",
+            "I'm done",
+            "done",
+            "I'm ready",
+            "go on",
         ),
     ),
-    Intent(
-        "AMAZON.PreviousIntent",
-        samples=(
-            T("previous (stretch|step)"),
-            T("go back (a step|one step|to the last step|to the last stretch)"),
-            T("the (stretch|step) before"),
-        ),
-    ),
+    Intent("AMAZON.PreviousIntent", samples=("previous stretch", "go back a step", "the stretch before")),
     Intent(
         "AMAZON.RepeatIntent",
-        samples=(
-            T("(say|read|tell me) (that|the|this) (step|stretch|part|bit) again"),
-            T("repeat (that|the|this) (step|stretch|part)"),
-            T("(say it again|what did you say|one more time|again please)"),
-            T("(can|could) you (say|repeat) that [again]"),
-        ),
+        samples=("say it again", "repeat the stretch", "repeat that step", "what did you say"),
     ),
     Intent(
         "AMAZON.StartOverIntent",
-        samples=(
-            T("start the routine over"),
-            T("(from the beginning|start from the top|begin again|start from the beginning)"),
-        ),
+        samples=("start the routine over", "from the beginning", "start from the top", "begin again"),
     ),
     Intent(
-        "AMAZON.PauseIntent",
-        samples=(
-            T("(hold on|wait|hang on|one moment|just a moment)"),
-            T("give me a (sec|second|minute|moment)"),
-            T("pause the routine"),
-            T(
-                "[hang on|hold on|wait] pause "
-                "(it|that|for a sec|a sec|for a second|a second|for a minute|a minute|a moment)"
-            ),
-            T("(hang on|hold on|wait) a (sec|second|minute|moment)"),
-        ),
+        "AMAZON.PauseIntent", samples=("hold on", "wait", "give me a minute", "pause the routine", "hang on")
     ),
-    Intent(
-        "AMAZON.ResumeIntent",
-        samples=(
-            T("resume [the routine|my routine|the stretches]"),
-            T("(carry on|let's continue|I'm back|okay carry on)"),
-        ),
-    ),
+    Intent("AMAZON.ResumeIntent", samples=("resume the routine", "carry on", "let's continue", "I'm back")),
 )
 
 # The free-text question: whatever the specific intents do not fit, after a carrier phrase. Alexa
@@ -775,9 +654,6 @@ CARRIERS = (
     "sometimes",
     "lately",
     "cramps",
-    "leg cramps",
-    "night cramps",
-    "my cramps",
     # Where a question starts with something else: a time, a story, a thing.
     "at",
     "at what point",
@@ -881,19 +757,47 @@ def samples(intent: Intent, locale: str) -> list[str]:
     return expand_all(intent.samples, word_lists(locale))
 
 
+def wording() -> dict[str, str]:
+    """Wording slot name -> its slot type ("cramps" -> "CrampWords")."""
+    return {name: node["type"] for name, node in vocabulary()["wording"].items()}
+
+
+def slots_of(intent: Intent) -> tuple[tuple[str, str], ...]:
+    """The intent's own slots, then the wording slots its samples use, in the order they first appear."""
+    declared = dict(intent.slots)
+    used = [
+        name
+        for sample in expand_all(intent.samples, word_lists(LOCALES[0]))
+        for name in SLOT.findall(sample)
+        if name in wording() and name not in declared
+    ]
+    return (*intent.slots, *((name, wording()[name]) for name in dict.fromkeys(used)))
+
+
 def _intent_json(intent: Intent, locale: str) -> dict[str, Any]:
     return {
         "name": intent.name,
         "slots": [
             {"name": name, "type": type_, "samples": list(intent.slot_samples.get(name, ()))}
-            for name, type_ in intent.slots
+            for name, type_ in slots_of(intent)
         ],
         "samples": samples(intent, locale),
     }
 
 
+def wording_values(locale: str) -> dict[str, list[str]]:
+    """Wording slot type -> its values for one locale, expanded from the vocabulary's lists."""
+    return {
+        node["type"]: expand(node["words"], word_lists(locale)) for node in vocabulary()["wording"].values()
+    }
+
+
+def _value_id(words: str) -> str:
+    return re.sub(r"[^a-z]+", "_", words.lower()).strip("_")
+
+
 def _types_json(locale: str) -> list[dict[str, Any]]:
-    return [
+    custom = [
         {
             "name": name,
             "values": [
@@ -903,6 +807,12 @@ def _types_json(locale: str) -> list[dict[str, Any]]:
         }
         for name, values in slot_types(locale).items()
     ]
+    # Wording values are the words themselves: no synonyms, and no handler reads their ids.
+    worded = [
+        {"name": name, "values": [{"id": _value_id(w), "name": {"value": w, "synonyms": []}} for w in words]}
+        for name, words in wording_values(locale).items()
+    ]
+    return custom + worded
 
 
 def _dialog_json() -> dict[str, Any]:
@@ -926,7 +836,7 @@ def _dialog_json() -> dict[str, Any]:
                         "elicitationRequired": slot in elicited,
                         "prompts": {"elicitation": elicited[slot]} if slot in elicited else {},
                     }
-                    for slot, type_ in by_name[name].slots
+                    for slot, type_ in slots_of(by_name[name])
                 ],
             }
         )

@@ -296,7 +296,7 @@ def route(text: str | None, words: Content) -> Route:
 
     scores: dict[str, float] = defaultdict(float)
     angles: dict[str, float] = defaultdict(float)
-    values: dict[str, str] = {}
+    values: dict[str, tuple[str, float]] = {}
     soft: dict[str, str] = {}
     for hit in hits:
         for sense in hit.senses:
@@ -306,8 +306,9 @@ def route(text: str | None, words: Content) -> Route:
                 angles[sense.topic] = max(angles[sense.topic], sense.weight)
             elif sense.weight:
                 scores[sense.topic] += sense.weight
-                if sense.value:
-                    values.setdefault(sense.topic, sense.value[1])
+                # Two values of one group: the clearer word wins ("the heat" over "playing football").
+                if sense.value and sense.weight > values.get(sense.topic, ("", 0.0))[1]:
+                    values[sense.topic] = (sense.value[1], sense.weight)
             elif sense.value:
                 # A body part: it picks a stretch like a hint does, and proves nothing on its own.
                 soft.setdefault(sense.topic, sense.value[1])
@@ -336,7 +337,7 @@ def route(text: str | None, words: Content) -> Route:
     if topic == "reminders":
         return Route("reminders", _reminder_action(lex, tokens), reminder_kind=_reminder_kind(lex, tokens))
     if topic in GROUPS:
-        value = values.get(topic) or _hinted(lex, tokens, topic, soft.get(topic))
+        value = values[topic][0] if topic in values else _hinted(lex, tokens, topic, soft.get(topic))
         if value:
             return Route("topic", f"{topic}.{value}", note=bool(noted))
         named = " ".join(unknown) if 0 < len(unknown) <= _MAX_UNKNOWN_WORDS else ""

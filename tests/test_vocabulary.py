@@ -29,12 +29,16 @@ def norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+WORDING_TYPES = {node["type"] for node in WORDS.get("vocabulary.wording").values()}
+
+
 def model_types(locale: str) -> dict[str, dict[str, list[str]]]:
-    """type -> value id -> every word the committed model accepts for it."""
+    """type -> value id -> every word the committed model accepts for it (wording types aside)."""
     model = json.loads((ROOT / "interaction_models" / f"{locale}.json").read_text(encoding="utf-8"))
     return {
         t["name"]: {v["id"]: [v["name"]["value"], *v["name"].get("synonyms", [])] for v in t["values"]}
         for t in model["interactionModel"]["languageModel"]["types"]
+        if t["name"] not in WORDING_TYPES
     }
 
 

@@ -50,7 +50,23 @@ def _slot(understand: CanUnderstandSlotValues, fulfill: CanFulfillSlotValues) ->
 
 
 def judge(handler_input: HandlerInput, intent_name: str) -> CanFulfillIntent:
-    slot_names = _spoken_slots(handler_input)
+    spoken = _spoken_slots(handler_input)
+    # Wording slots ("leg cramps at night", "my bedtime routine") only carry the way it was said.
+    wording = set(content(handler_input).get("vocabulary.wording"))
+    said = {
+        name: _slot(CanUnderstandSlotValues.YES, CanFulfillSlotValues.YES)
+        for name in spoken
+        if name in wording
+    }
+    slot_names = [name for name in spoken if name not in wording]
+    verdict = _judge(handler_input, intent_name, slot_names)
+    slots = dict(verdict.slots or {})
+    if verdict.can_fulfill != NO:
+        slots.update(said)
+    return CanFulfillIntent(can_fulfill=verdict.can_fulfill, slots=slots)
+
+
+def _judge(handler_input: HandlerInput, intent_name: str, slot_names: list[str]) -> CanFulfillIntent:
     if intent_name == questions.FREE_TEXT:
         return _judge_free_text(handler_input, slot_names)
     question = questions.BY_INTENT.get(intent_name)
