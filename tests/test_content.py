@@ -274,3 +274,12 @@ def test_keys_the_handlers_build_at_run_time_exist_with_their_placeholders(words
             key = f"topics.{path}.{part}"
             if words.has(key):
                 assert not fields(words.get(key)), key
+
+
+def test_reassurance_says_most_are_harmless_then_when_to_see_a_doctor(words: Content) -> None:
+    """Seed 003: occasional night cramps are usually harmless; seed 000: frequent ones are a signal."""
+    answer = words.text("topics.reassurance.answer").lower()
+    assert answer.index("harmless") < answer.index("see a doctor") < answer.index("red, hot or swollen")
+    assert "frequent or severe" in answer and "medical help now" in answer
+    more = words.text("topics.reassurance.more").lower()
+    assert "doctor" in more and "signal" in more

@@ -34,6 +34,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from interaction_models.matcher import load as load_matcher
 from scheduler.migrate import upgrade
 from skill import create_app, speech
+from skill.content import load_language
 from tests.stubs.alexa_api import AlexaApiStub, start_stub
 
 pytestmark = pytest.mark.simulator
@@ -233,7 +234,7 @@ def test_heldout_phrasings_land_right(
     locale: str,
     heard: dict[str, dict[str, dict[str, Any]]],
     heldout: list[dict[str, Any]],
-    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     lines = heard[locale]
     assert set(lines) == {e["id"] for e in heldout}, "every phrasing was said once"
@@ -242,12 +243,11 @@ def test_heldout_phrasings_land_right(
     right = sum(v.right for v in verdicts)
     share = right / len(verdicts)
     report = f"held-out phrasings, {locale}: {right}/{len(verdicts)} land right ({share:.1%})"
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(report)
-    print(report)
     misses = [f"{v.id} {v.say!r}: {v.why}" for v in verdicts if not v.right]
-    print("\n".join(misses))
+    with capsys.disabled():
+        # Into the pytest output whether the test passes or not: the figure the README quotes.
+        print(f"\n{report}")
+    print("\n".join(misses))  # shown with the failure, or with pytest -s
 
     # Whatever lands where, Alexa must accept every answer.
     malformed = [f"{i}: {p}" for i, line in lines.items() if line.get("matched") for p in well_formed(line)]
@@ -274,3 +274,71 @@ def test_the_python_matcher_agrees_with_the_simulator(
             disagree.append(f"{line['say']!r}: matcher {mine}, virtual-alexa {theirs}")
     assert compared >= 0.9 * len(heard[locale])
     assert disagree == []
+
+
+# --- What the skill tells people to say -----------------------------------------------------------
+
+# "say: start my routine.", "ask: how do I prevent leg cramps?": up to the end of the sentence (a
+# period after a single letter, as in "p.m.", does not end it).
+SUGGESTION = re.compile(r"\b(?:say|ask|asking)(?: something like)?: (.+?)(?<!\b[a-z])[.?!](?=\s|$)", re.I)
+
+
+def suggestions() -> dict[str, str]:
+    """Every suggestion in the spoken content, by where it is: the launch phrases people learn."""
+    found: dict[str, str] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{path}.{key}" if path else key)
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{path}[{index}]")
+        elif isinstance(node, str):
+            for number, match in enumerate(SUGGESTION.finditer(node)):
+                found[f"{path}#{number}"] = match.group(1)
+
+    words = load_language("en")
+    walk({area: tree for area, tree in words.tree.items() if area != "vocabulary"}, "")
+    return found
+
+
+def test_the_content_suggests_things_to_say_and_help_gives_two() -> None:
+    found = suggestions()
+    assert len(set(found.values())) >= 6, found
+    help_says = [text for where, text in found.items() if where.startswith("prompts.help#")]
+    assert len(help_says) >= 2, help_says
+
+
+def test_every_suggestion_the_skill_makes_works(
+    node_modules: None, skill_url: str, api_stub: AlexaApiStub
+) -> None:
+    """Said as suggested, each one is understood and gets its own answer, not the fallback."""
+    assert NODE is not None
+    said = sorted(set(suggestions().values()))
+    entries = [{"id": f"s{i}", "say": text} for i, text in enumerate(said)]
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(entries, handle)
+    try:
+        run = subprocess.run(
+            [NODE, "phrasings.mjs"],
+            cwd=E2E,
+            env=node_env("en-US", skill_url, api_stub, CRAMP_PHRASINGS=handle.name),
+            capture_output=True,
+            text=True,
+            timeout=NODE_TIMEOUT,
+        )
+    finally:
+        os.unlink(handle.name)
+    assert run.returncode == 0, run.stderr
+    fallback = speech.plain(load_language("en").say("prompts.fallback")).lower()
+    problems = []
+    for line in map(json.loads, run.stdout.splitlines()):
+        heard = words_of(line.get("speech"))
+        if not line["matched"]:
+            problems.append(f"{line['say']!r}: {line['error']}")
+        elif fallback in heard or well_formed(line):
+            problems.append(f"{line['say']!r}: {line['intent']} answered {heard[:80]!r} {well_formed(line)}")
+        elif line["say"].startswith(("start my routine", "walk me through")) and "step 1." not in heard:
+            problems.append(f"{line['say']!r}: the routine did not start")
+    assert problems == []
