@@ -43,6 +43,8 @@ GROUPS = frozenset(TOPIC_OF_TYPE.values())
 _AUXILIARIES = frozenset({"do", "does", "did", "am", "is", "are", "was", "were", "can't", "won't", "would"})
 _SUBJECTS = frozenset({"i", "i'm", "my", "it", "they", "these", "those", "both"})
 _MAX_UNKNOWN_WORDS = 4
+# A topic's word lists in vocabulary.json; any other list it has holds modifiers ("start", "cancel").
+_TIERS = frozenset({"strong", "aspect", "weak", "local"})
 # Answers that say nothing about how often cramps come: a frequency word is better answered itself.
 _GENERAL = frozenset({"reassurance", "doctor", "what_is"})
 
@@ -94,6 +96,8 @@ class Lexicon:
     # group -> words that ask for the whole group ("stretches"), so no hint picks one value.
     overview_words: dict[str, tuple[tuple[str, ...], ...]]
     cramp_words: frozenset[tuple[str, ...]]
+    # Things that hold a red-flag word without being one ("red wine"): not a flag, and not known.
+    not_symptoms: frozenset[tuple[str, ...]]
     neutral: frozenset[str]
     priority: dict[str, int]
     always: tuple[str, ...]
@@ -167,7 +171,8 @@ def lexicon(words: Content) -> Lexicon:
         extra = {name: tuple(_key(p) for p in ps) for name, ps in tiers.items() if name not in _TIERS}
         if extra:
             modifiers[topic] = extra
-    for phrase in router["neutral_phrases"]:
+    not_symptoms = frozenset(_key(p) for p in router["not_symptoms"])
+    for phrase in (*router["neutral_phrases"], *router["not_symptoms"]):
         # Read as one phrase that means nothing: "in the middle of the night" is a time, not relief.
         senses.setdefault(_key(phrase), [])
     cramp_words = frozenset(_key(w) for w in router["cramp_words"])
@@ -184,6 +189,7 @@ def lexicon(words: Content) -> Lexicon:
         hints=hints,
         overview_words={g: tuple(_key(w) for w in ws) for g, ws in router["overview_words"].items()},
         cramp_words=cramp_words,
+        not_symptoms=not_symptoms,
         neutral=frozenset(router["neutral"]),
         priority={topic: rank for rank, topic in enumerate(router["priority"])},
         always=tuple(router["symptoms"]["always"]),
@@ -195,9 +201,6 @@ def lexicon(words: Content) -> Lexicon:
         modifiers=modifiers,
         reminder_kinds=kinds,
     )
-
-
-_TIERS = frozenset({"strong", "aspect", "weak", "local"})
 
 
 def _dedupe(found: list[_Sense]) -> tuple[_Sense, ...]:
@@ -238,7 +241,9 @@ def _lex(lex: Lexicon, tokens: list[str]) -> tuple[list[_Hit], list[str], bool]:
             i += 1
             continue
         phrase, span = found
-        if phrase in lex.phrases:
+        if phrase in lex.not_symptoms:
+            unknown.extend(phrase)
+        elif phrase in lex.phrases:
             hits.append(_Hit(i, span, lex.phrases[phrase]))
         cramps = cramps or phrase in lex.cramp_words
         i += span

@@ -110,6 +110,9 @@ def test_how_often_and_how_bad() -> None:
 
 
 def test_what_we_have_nothing_on_is_named_not_guessed() -> None:
+    # Holding a red-flag word does not make it a red flag, nor something we know.
+    assert to("can red wine cause cramps") == Route("topic", "causes.overview", unknown="red wine")
+    assert to("do hot flushes cause leg cramps") == Route("topic", "causes.overview", unknown="hot flushes")
     assert to("can caffeine cause cramps") == Route("topic", "causes.overview", unknown="caffeine")
     assert to("should I take zinc") == Route("topic", "supplements.overview", unknown="zinc")
     # The group's own words are not unknown.
