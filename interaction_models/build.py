@@ -1,716 +1,413 @@
 """Writes the five Alexa interaction models (en-US, en-GB, en-CA, en-AU, en-IN) from one definition.
 
-The committed JSON files are what gets uploaded to Alexa; this script is their single source.
+The committed JSON files are what gets uploaded to Alexa; this module is their single source.
 Intents, slots, slot types and value ids are the same in every locale (docs/intents.md is the
-contract); locales differ only in a few extra words people use there ("trainers", "tablets", "GP").
+contract); locales differ only in the words people use there ("trainers", "tablets", "G. P.").
 
-    python interaction_models/build.py           # rewrite the five files
-    python interaction_models/build.py --check   # exit 1 if a committed file is out of date
+Two inputs:
+- the vocabulary, ``skill/content/en/vocabulary.json``: the slot types (values, synonyms, locale-only
+  words) and the word lists the grammar draws on. The running skill reads the same file to match
+  what was heard, so the models and the handlers cannot disagree about a word.
+- the grammar below: each intent's samples as templates (carrier phrases x subjects x tails, see
+  ``grammar.py``), expanded in a fixed order, with a cap where a product grows large.
+
+Every model must stay inside Alexa's limits (``limits.py``); nothing is written otherwise.
+
+    python -m interaction_models.build           # rewrite the five files
+    python -m interaction_models.build --check   # exit 1 if a committed file is out of date
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from interaction_models import limits
+from interaction_models.grammar import Template, expand, expand_all
+
 HERE = Path(__file__).resolve().parent
+VOCABULARY = HERE.parent / "skill" / "content" / "en" / "vocabulary.json"
 INVOCATION_NAME = "cramp coach"
 LOCALES = ("en-US", "en-GB", "en-CA", "en-AU", "en-IN")
-# Locales where British and Commonwealth words ("trainers", "tablets", "GP") are common.
-COMMONWEALTH = ("en-GB", "en-AU", "en-IN")
 
-
-@dataclass(frozen=True)
-class Value:
-    id: str
-    name: str
-    synonyms: tuple[str, ...] = ()
-    # Extra synonyms for some locales only.
-    local: dict[str, tuple[str, ...]] = field(default_factory=dict)
+T = Template
+SLOT = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)
 class Intent:
     name: str
     slots: tuple[tuple[str, str], ...] = ()
-    samples: tuple[str, ...] = ()
-    local: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    samples: tuple[Template | str, ...] = ()
     # Utterances Alexa uses while eliciting one slot (dialog model), by slot name.
     slot_samples: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-def commonwealth(*words: str) -> dict[str, tuple[str, ...]]:
-    return {locale: words for locale in COMMONWEALTH}
+# --- The vocabulary -----------------------------------------------------------------------------
 
 
-def north_america(*words: str) -> dict[str, tuple[str, ...]]:
-    return {"en-US": words, "en-CA": words}
+@cache
+def vocabulary() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(VOCABULARY.read_text(encoding="utf-8"))
+    return data
 
 
-# --- Slot types (ids are the contract in docs/intents.md) -----------------------------------
+def _local_words(node: dict[str, Any], locale: str) -> list[str]:
+    """The words of ``node["local"]`` meant for ``locale`` (keys are locale groups or locales)."""
+    groups: dict[str, list[str]] = vocabulary()["locale_groups"]
+    words: list[str] = []
+    for key, extra in node.get("local", {}).items():
+        if locale == key or locale in groups.get(key, ()):
+            words.extend(extra)
+    return words
 
-TYPES: dict[str, tuple[Value, ...]] = {
-    "CauseType": (
-        Value(
-            "fatigue",
-            "muscle fatigue",
-            (
-                "fatigue",
-                "tired muscles",
-                "overuse",
-                "overdoing it",
-                "too much exercise",
-                "hard workouts",
-                "long walks",
-                "standing all day",
-                "being on my feet all day",
-            ),
-        ),
-        Value(
-            "dehydration",
-            "dehydration",
-            (
-                "being dehydrated",
-                "not drinking enough",
-                "not drinking enough water",
-                "sweating",
-                "heavy sweating",
-                "hot weather",
-                "the heat",
-            ),
-        ),
-        Value(
-            "electrolytes",
-            "electrolyte imbalance",
-            (
-                "electrolytes",
-                "low electrolytes",
-                "low minerals",
-                "mineral deficiency",
-                "low magnesium",
-                "magnesium deficiency",
-                "low potassium",
-                "calcium deficiency",
-                "low sodium",
-            ),
-        ),
-        Value(
-            "sedentary",
-            "sedentary lifestyle",
-            (
-                "sitting all day",
-                "sitting too long",
-                "sitting at a desk",
-                "a desk job",
-                "not moving enough",
-                "not enough exercise",
-                "lack of exercise",
-                "inactivity",
-                "driving all day",
-            ),
-        ),
-        Value(
-            "medications", "medications", ("medication", "medicines", "medicine", "drugs", "prescriptions")
-        ),
-        Value("pregnancy", "pregnancy", ("being pregnant", "pregnant", "expecting a baby")),
-        Value(
-            "conditions",
-            "health conditions",
-            ("medical conditions", "a health condition", "illness", "an illness", "disease"),
-        ),
-        Value(
-            "aging",
-            "aging",
-            ("age", "my age", "old age", "getting older", "growing old"),
-            commonwealth("ageing"),
-        ),
-        Value(
-            "circulation",
-            "poor circulation",
-            (
-                "circulation",
-                "bad circulation",
-                "nerve compression",
-                "a pinched nerve",
-                "sleeping in an awkward position",
-                "an awkward position",
-                "crossing my legs",
-            ),
-        ),
-    ),
-    "MedicationType": (
-        Value(
-            "diuretics",
-            "diuretics",
-            (
-                "a diuretic",
-                "water pills",
-                "fluid pills",
-                "blood pressure pills",
-                "blood pressure medicine",
-                "blood pressure medication",
-                "my blood pressure pills",
-            ),
-            commonwealth("water tablets", "blood pressure tablets"),
-        ),
-        Value(
-            "statins",
-            "statins",
-            (
-                "a statin",
-                "cholesterol medicine",
-                "cholesterol medication",
-                "cholesterol pills",
-                "cholesterol meds",
-                "my cholesterol medicine",
-            ),
-            commonwealth("cholesterol tablets"),
-        ),
-        Value(
-            "birth_control",
-            "birth control pills",
-            (
-                "birth control",
-                "the pill",
-                "the birth control pill",
-                "contraceptive pills",
-                "the contraceptive pill",
-            ),
-        ),
-        Value(
-            "asthma",
-            "asthma medication",
-            ("asthma medicine", "albuterol", "an inhaler", "inhaler", "my inhaler", "asthma inhaler"),
-            commonwealth("salbutamol"),
-        ),
-    ),
-    "ConditionType": (
-        Value(
-            "diabetes",
-            "diabetes",
-            ("diabetic", "being diabetic", "high blood sugar", "neuropathy", "nerve damage"),
-        ),
-        Value(
-            "pad",
-            "peripheral artery disease",
-            ("P. A. D.", "poor blood flow", "poor blood flow to my legs", "blocked arteries"),
-            commonwealth("peripheral arterial disease"),
-        ),
-        Value(
-            "thyroid",
-            "thyroid disease",
-            (
-                "thyroid",
-                "a thyroid problem",
-                "thyroid problems",
-                "a thyroid disorder",
-                "an underactive thyroid",
-                "hypothyroidism",
-            ),
-        ),
-        Value(
-            "kidney", "kidney disease", ("kidney problems", "kidney failure", "bad kidneys", "kidney trouble")
-        ),
-        Value(
-            "neurological",
-            "neurological conditions",
-            (
-                "a neurological condition",
-                "MS",
-                "multiple sclerosis",
-                "Parkinson's",
-                "Parkinson's disease",
-                "ALS",
-                "Lou Gehrig's disease",
-                "nerve problems",
-            ),
-            commonwealth("motor neurone disease"),
-        ),
-    ),
-    "MineralType": (
-        Value("magnesium", "magnesium"),
-        Value("potassium", "potassium"),
-        Value("calcium", "calcium"),
-        Value("sodium", "sodium", ("salt",)),
-    ),
-    "SupplementType": (
-        Value(
-            "magnesium",
-            "magnesium",
-            (
-                "a magnesium supplement",
-                "magnesium supplements",
-                "magnesium pills",
-                "magnesium glycinate",
-                "magnesium citrate",
-            ),
-            commonwealth("magnesium tablets"),
-        ),
-        Value(
-            "potassium", "potassium", ("a potassium supplement", "potassium supplements", "potassium pills")
-        ),
-        Value(
-            "calcium",
-            "calcium",
-            (
-                "calcium and vitamin D",
-                "vitamin D",
-                "calcium supplements",
-                "a calcium supplement",
-                "calcium pills",
-            ),
-        ),
-    ),
-    "SymptomType": (
-        Value("red", "red", ("redness", "reddish", "red and sore")),
-        Value("hot", "hot", ("warm", "warm to the touch", "hot to the touch", "heat")),
-        Value("swollen", "swollen", ("swelling", "puffy", "red and swollen", "swollen and painful")),
-        Value("weakness", "weak", ("weakness", "muscle weakness", "very weak")),
-        Value("numbness", "numb", ("numbness", "tingling", "tingly", "pins and needles")),
-        Value(
-            "frequent",
-            "frequent",
-            (
-                "very frequent",
-                "every night",
-                "all the time",
-                "several times a week",
-                "getting worse",
-                "constant",
-            ),
-        ),
-        Value(
-            "severe",
-            "severe",
-            ("really bad", "very bad", "very painful", "really painful", "unbearable", "excruciating"),
-        ),
-    ),
-    "StretchType": (
-        Value(
-            "wall_calf",
-            "wall stretch",
-            (
-                "calf stretch",
-                "wall lean",
-                "calf stretch against the wall",
-                "calf stretches",
-                "wall calf stretch",
-            ),
-        ),
-        Value(
-            "forward_bend",
-            "seated forward bend",
-            ("forward bend", "hamstring stretch", "toe reach", "sitting forward bend"),
-        ),
-        Value("towel", "towel stretch", ("towel", "stretch in bed", "bed stretch")),
-    ),
-    "ReminderKind": (
-        Value(
-            "stretch",
-            "stretch",
-            ("bedtime stretch", "stretching", "stretches", "do my stretches", "do my bedtime stretches"),
-        ),
-        Value(
-            "water", "water", ("drink water", "hydration", "drink some water", "drinking water", "hydrate")
-        ),
-    ),
-    "DayType": (
-        Value("every_day", "every day", ("every night", "daily", "each night", "nightly", "every evening")),
-        Value("weekdays", "weekdays", ("week days", "workdays", "monday to friday")),
-        Value("weekends", "weekends", ("the weekend", "saturday and sunday")),
-        Value("monday", "monday", ("mondays",)),
-        Value("tuesday", "tuesday", ("tuesdays",)),
-        Value("wednesday", "wednesday", ("wednesdays",)),
-        Value("thursday", "thursday", ("thursdays",)),
-        Value("friday", "friday", ("fridays",)),
-        Value("saturday", "saturday", ("saturdays",)),
-        Value("sunday", "sunday", ("sundays",)),
-    ),
-}
 
-# --- Intents ---------------------------------------------------------------------------------
+def word_lists(locale: str) -> dict[str, list[str]]:
+    """The grammar's <lists> for one locale."""
+    return {
+        name: [*node["words"], *_local_words(node, locale)] for name, node in vocabulary()["lists"].items()
+    }
+
+
+def slot_types(locale: str) -> dict[str, list[tuple[str, str, list[str]]]]:
+    """type name -> (value id, name, synonyms) for one locale."""
+    return {
+        type_name: [
+            (value_id, value["name"], [*value.get("synonyms", []), *_local_words(value, locale)])
+            for value_id, value in values.items()
+        ]
+        for type_name, values in vocabulary()["slot_types"].items()
+    }
+
+
+# --- The grammar --------------------------------------------------------------------------------
+# Wording slots (vocabulary.json "wording") carry the words that vary inside a question: {cramps}
+# "leg cramps, night cramps at night...", {cramp} "a cramp, a charley horse...", {legs} "calves,
+# feet...", {leg} "calf, foot...", {night} "at night, in bed...", {doctor}, {footwear}, {routine}
+# "my bedtime routine, the stretches...", {reminder}, {reminders}. The handlers ignore them. So every
+# sample of our own intents holds a slot, and people's own phrasings are matched, never listed.
+# Agreement is the template's job: {legs} take "do", {leg} takes "does".
 
 QUESTION_INTENTS: tuple[Intent, ...] = (
     Intent(
         "WhatIsCrampIntent",
         samples=(
-            "what is a night cramp",
-            "what are night cramps",
-            "what is a leg cramp",
-            "what are leg cramps",
-            "what are nocturnal leg cramps",
-            "what is a nocturnal leg cramp",
-            "what is a charley horse",
-            "what's a charley horse",
-            "what exactly is a cramp",
-            "what is a muscle cramp",
-            "what happens during a leg cramp",
-            "what happens when my leg cramps",
-            "what is happening when my calf cramps",
-            "why does my calf tighten up",
-            "explain night cramps",
-            "tell me about night cramps",
-            "tell me about leg cramps",
-            "how long do leg cramps last",
-            "what does a night cramp feel like",
+            T("(what is|what's|what exactly is) {cramp}"),
+            T("what (are|exactly are) {cramps}"),
+            T("(tell me about|explain|describe|teach me about|I want to know about) {cramps}"),
+            T("(what happens|what is happening|what's happening) (during|in) {cramp}"),
+            T("what (happens|exactly happens|actually happens|is going on) when (my|your|a) {leg} cramps"),
+            T("what happens when my {legs} cramp"),
+            T("how long (do|can) {cramps} last"),
+            T("how long (does|can) {cramp} last"),
+            T("what does {cramp} feel like"),
+            T("what do {cramps} feel like"),
+            T("(cramps|cramping|muscle cramps|night cramps) in my {legs}"),
+            T("(a cramp|cramping|a spasm) in my {leg}"),
+            T("what (is|are) (cramps|cramping) in my {legs}"),
+            T("(is it|is this) {cramp}"),
         ),
     ),
     Intent(
         "RestlessLegsIntent",
         samples=(
-            "is it restless legs",
-            "is this restless legs",
-            "do I have restless legs",
-            "do I have restless legs syndrome",
-            "what is restless legs syndrome",
-            "what is restless leg syndrome",
-            "what's the difference between cramps and restless legs",
-            "what is the difference between a cramp and restless legs",
-            "how are cramps different from restless legs",
-            "are cramps the same as restless legs",
-            "is a cramp the same as restless legs",
-            "tell me about restless legs",
-            "what is R. L. S.",
-            "is it R. L. S.",
-            "my legs feel like they need to move",
-            "I have an urge to move my legs",
-            "my legs feel crawly at night",
-            "I can't keep my legs still at night",
+            T("(is it|is this|could it be|could this be|do I have|have I got|maybe I have) restless {legs}"),
+            T("(what is|what's|tell me about|explain) restless {legs} [syndrome]"),
+            T("what's the difference between {cramps} and restless legs"),
+            T("what is the difference between ({cramps}|{cramp}) and restless legs"),
+            T("how (are|do) {cramps} (different from|differ from) restless legs"),
+            T("(are|is) ({cramps}|{cramp}) the same as restless legs"),
+            T("(cramps|leg cramps|night cramps) or restless {legs}"),
+            T("my {legs} (feel like they need to move|feel crawly|won't keep still|feel restless) [{night}]"),
+            T(
+                "I (have|get|feel) (an urge|the urge|a need) to move my {legs} [at night|in bed|when I lie "
+                "down]"
+            ),
+            T("I can't keep my {legs} still [{night}]"),
+            T("my {legs} (feel|are) (restless|jumpy|fidgety|twitchy) [{night}]"),
+            T("(I have|I've got|I get) a crawling feeling in my {legs} [at night|in bed|when I lie down]"),
+        ),
+    ),
+    Intent(
+        "ReassuranceIntent",
+        samples=(
+            T("are {cramps} (dangerous|serious|harmful|a bad sign|bad for you)"),
+            T("can {cramps} be (dangerous|serious|harmful)"),
+            T("are {cramps} (normal|harmless|anything to worry about|something to worry about|common)"),
+            T("is it (normal|dangerous|serious|bad|okay) to (get|have) {cramps}"),
+            T("(is it okay|is it fine|is it safe) to (ignore|live with) {cramps}"),
+            T("should I be (worried|concerned|scared|alarmed) about {cramps}"),
+            T("do I need to worry about {cramps}"),
+            T("(do I just have to|should I just) (live with|put up with|ignore) {cramps}"),
+            T("are {cramps} just (part of life|part of getting older|something you live with)"),
+            T("are my {cramps} (serious|dangerous|normal|something serious|a sign of something serious)"),
+            T("are {cramps} a sign of something (serious|bad|wrong)"),
+            T("is it bad that I get {cramps}"),
         ),
     ),
     Intent(
         "CausesIntent",
         slots=(("cause", "CauseType"),),
         samples=(
-            "what causes night cramps",
-            "what causes leg cramps",
-            "what causes leg cramps at night",
-            "what causes cramps in my calf",
-            "why do I get leg cramps at night",
-            "why do I get cramps at night",
-            "why do my legs cramp at night",
-            "why does my calf cramp at night",
-            "why do I keep getting leg cramps",
-            "why do my calves cramp",
-            "what triggers night cramps",
-            "what triggers leg cramps",
-            "what are the causes of leg cramps",
-            "what are the common causes of night cramps",
-            "can {cause} cause leg cramps",
-            "can {cause} cause cramps",
-            "can {cause} cause night cramps",
-            "does {cause} cause cramps",
-            "does {cause} cause leg cramps",
-            "do cramps come from {cause}",
-            "are my cramps from {cause}",
-            "are my cramps caused by {cause}",
-            "is {cause} causing my cramps",
-            "could {cause} be causing my cramps",
-            "could my cramps be from {cause}",
-            "why does {cause} cause cramps",
-            "how does {cause} cause cramps",
-            "is it because of {cause}",
-            "do I get cramps because of {cause}",
-            "cramps from {cause}",
+            T(
+                "why do my {legs} (cramp|cramp up|keep cramping|tighten up|seize up|lock up|get cramps) "
+                "[{night}]"
+            ),
+            T(
+                "why does my {leg} (cramp|cramp up|keep cramping|tighten up|seize up|lock up|get cramps) "
+                "[{night}]"
+            ),
+            T("why do I (get|keep getting|always get|suddenly get|have) {cramps}"),
+            T("why do I (get|keep getting) (cramps|cramping) in my {legs} [at night]"),
+            T("why am I (getting|having) {cramps}"),
+            T("why (is|are) my {legs} cramping [{night}]"),
+            T(
+                "(what causes|what triggers|what brings on|what can cause|what could cause|"
+                "what's causing|what is causing) {cramps}"
+            ),
+            T("(what causes|what triggers|what's causing) (cramps|cramping) in my {legs} [at night]"),
+            T("what (makes|is making) my {legs} cramp [{night}]"),
+            T("what makes my {leg} cramp [{night}]"),
+            T("how come my {legs} (cramp|keep cramping) [{night}]"),
+            T("how come I (get|keep getting) {cramps}"),
+            T("what are the [common|main|usual|possible] causes of {cramps}"),
+            T("(can|could|does|do|will) {cause} (cause|trigger|give me|bring on|lead to) {cramps}"),
+            T("(is|are|could) {cause} (causing|behind|the cause of|to blame for|the reason for) my {cramps}"),
+            T("(could|might) {cause} be (causing|behind|the cause of) my {cramps}"),
+            T("are my {cramps} (from|because of|caused by|due to) {cause}"),
+            T("could my {cramps} be (from|caused by|due to) {cause}"),
+            T("(do|can) I get {cramps} (from|because of) {cause}"),
+            T("I get {cramps} (after|from) {cause}"),
+            T("(cramps|leg cramps|night cramps|calf cramps) (from|after|because of|due to) {cause}"),
+            T("is it (because of|from|due to) {cause}"),
+            T("(how|why) does {cause} cause cramps"),
+            T("(can|could|does) {cause} make my {legs} cramp"),
+            T("does {cause} make (cramps|my cramps) worse"),
+            T("tell me about {cause} as a cause"),
         ),
     ),
     Intent(
         "MedicationIntent",
         slots=(("medication", "MedicationType"),),
         samples=(
-            "which medicines cause cramps",
-            "which medicines cause leg cramps",
-            "what medications cause leg cramps",
-            "what medications can cause cramps",
-            "which drugs cause leg cramps",
-            "can my medication cause cramps",
-            "can my medicine give me cramps",
-            "could my medication be causing my cramps",
-            "are my pills causing my cramps",
-            "medicines that cause cramps",
-            "can {medication} cause cramps",
-            "can {medication} cause leg cramps",
-            "can {medication} give me cramps",
-            "do {medication} cause cramps",
-            "do {medication} cause leg cramps",
-            "does {medication} cause cramps",
-            "does {medication} cause leg cramps",
-            "are {medication} causing my cramps",
-            "is {medication} causing my cramps",
-            "could {medication} be causing my cramps",
-            "I take {medication}",
-            "I'm on {medication}",
-            "I'm taking {medication} and I get cramps",
-            "I just started {medication}",
-            "I just started taking {medication}",
-            "I started {medication} and now I get cramps",
-            "side effects of {medication}",
-            "do {medication} have side effects like cramps",
+            T(
+                "(what|which) (medicines|medications|drugs|pills|prescriptions|meds) (cause|can cause|give "
+                "you|are linked to) {cramps}"
+            ),
+            T("can my (medicine|medication|pills|prescription|meds|tablets) (cause|give me) {cramps}"),
+            T("(could|is) my (medicine|medication) (be causing|causing) my {cramps}"),
+            T("(could|are) my (pills|meds|tablets) (be causing|causing) my {cramps}"),
+            T("(medicines|medications|drugs) that cause {cramps}"),
+            T("(can|does|do|could|will) {medication} (cause|give me|trigger|give you|lead to) {cramps}"),
+            T("(is|are|could) {medication} (causing|behind|giving me) my {cramps}"),
+            T(
+                "(I take|I'm taking|I'm on|I am on|I just started|I started|I've started|I just started "
+                "taking|"
+                "I've been taking) {medication} [and (I get|now I get|I'm getting|I keep getting) {cramps}]"
+            ),
+            T("(side effects of|cramps as a side effect of) {medication}"),
+            T("(are|is) {cramps} a side effect of {medication}"),
+            T("(do|does) {medication} have side effects like cramps"),
+            T("should I stop [taking] {medication}"),
+            T("{medication} and {cramps}"),
         ),
     ),
     Intent(
         "ConditionIntent",
         slots=(("condition", "ConditionType"),),
         samples=(
-            "which health conditions cause cramps",
-            "what conditions are linked to leg cramps",
-            "what illnesses cause night cramps",
-            "what diseases cause leg cramps",
-            "can a disease cause leg cramps",
-            "what health problems cause night cramps",
-            "are cramps a sign of a health problem",
-            "can {condition} cause leg cramps",
-            "can {condition} cause cramps",
-            "can {condition} cause night cramps",
-            "does {condition} cause cramps",
-            "does {condition} cause leg cramps",
-            "are cramps a sign of {condition}",
-            "are my cramps a sign of {condition}",
-            "could my cramps mean {condition}",
-            "I have {condition}",
-            "I have {condition} and I get cramps",
-            "I have {condition} and leg cramps",
-            "cramps and {condition}",
-            "is there a link between cramps and {condition}",
+            T(
+                "(what|which) (conditions|diseases|illnesses|health conditions|health problems|medical "
+                "conditions) (cause|can cause|are linked to) {cramps}"
+            ),
+            T("are {cramps} a sign of (a health problem|an illness|a disease|a medical condition)"),
+            T("(can|could|does|do|will) {condition} (cause|trigger|give you|lead to) {cramps}"),
+            T("are [my] {cramps} a sign of {condition}"),
+            T("could [my] {cramps} be a sign of {condition}"),
+            T("(could|do) [my] {cramps} mean [I have] {condition}"),
+            T("(I have|I've got) {condition} [and (I get|I keep getting|I'm getting) {cramps}]"),
+            T("I have {condition} and {cramps}"),
+            T("(cramps|leg cramps|night cramps) and {condition}"),
+            T("is there a link between {cramps} and {condition}"),
+            T("does having {condition} cause {cramps}"),
         ),
     ),
     Intent(
         "PreventionIntent",
         samples=(
-            "how can I prevent night cramps",
-            "how can I prevent leg cramps",
-            "how do I prevent leg cramps",
-            "how do I prevent night cramps",
-            "how to prevent leg cramps",
-            "how do I stop getting cramps at night",
-            "how do I stop getting leg cramps",
-            "how can I stop night cramps",
-            "how can I stop leg cramps at night",
-            "what can I do to prevent cramps",
-            "what can I do to avoid leg cramps",
-            "how do I avoid leg cramps",
-            "how do I keep my legs from cramping",
-            "give me tips to prevent cramps",
-            "give me prevention tips",
-            "prevention tips",
-            "what helps prevent leg cramps",
-            "what should I do before bed to avoid cramps",
-            "how can I sleep without cramps",
-            "how do I get rid of night cramps for good",
-            "what can I do tonight to avoid cramps",
+            T("how (can|do|should) I (prevent|avoid|stop getting|stop) {cramps}"),
+            T("how to (prevent|avoid|stop) {cramps}"),
+            T("what can I do to (prevent|avoid|stop) {cramps}"),
+            T("(what helps|what can help|what will help) (prevent|with|stop) {cramps}"),
+            T(
+                "(give me|any|what are some|I need) (tips|advice|ideas) (to prevent|for preventing|for "
+                "avoiding|on stopping) {cramps}"
+            ),
+            T("how do I keep my {legs} from cramping [{night}]"),
+            T("what should I do before bed (to avoid|to prevent|so I don't get) {cramps}"),
+            T("how can I sleep without [getting] {cramps}"),
+            T("how do I get rid of {cramps} for good"),
+            T("is there a way to (prevent|stop) {cramps}"),
+            T(
+                "(does|will|would) (keeping my legs warm|drinking more water|staying hydrated|a light "
+                "blanket) help [with] {cramps}"
+            ),
+            T("what can I do tonight to avoid {cramps}"),
         ),
     ),
     Intent(
         "FoodsIntent",
         slots=(("mineral", "MineralType"),),
         samples=(
-            "what foods help with cramps",
-            "what foods help leg cramps",
-            "which foods prevent cramps",
-            "which foods help with night cramps",
-            "what should I eat for leg cramps",
-            "what should I eat to prevent cramps",
-            "what to eat for night cramps",
-            "is there a diet for leg cramps",
-            "do bananas help with cramps",
-            "are bananas good for leg cramps",
-            "what foods have electrolytes",
-            "what foods are high in {mineral}",
-            "which foods are high in {mineral}",
-            "what foods have {mineral}",
-            "which foods have {mineral}",
-            "what foods contain {mineral}",
-            "foods rich in {mineral}",
-            "foods high in {mineral}",
-            "what should I eat for {mineral}",
-            "what should I eat to get {mineral}",
-            "where do I get {mineral} from food",
-            "how do I get more {mineral} from my diet",
-            "how can I get more {mineral} from food",
-            "which foods give me {mineral}",
+            T("(what|which) foods (help|are good for|prevent|help with|are best for) {cramps}"),
+            T("what should I eat (for|to prevent|to avoid) {cramps}"),
+            T("what to eat for {cramps}"),
+            T("is there a diet for {cramps}"),
+            T("(do|can|will) (bananas|spinach|nuts|avocados) help [with] {cramps}"),
+            T("are (bananas|nuts|avocados) good for {cramps}"),
+            T("what foods have {mineral}"),
+            T("(what|which) foods (are high in|contain|are rich in|give me) {mineral}"),
+            T("(foods|food) (rich in|high in|with|full of) {mineral}"),
+            T("what should I eat (for|to get more|to get) {mineral}"),
+            T("where (do|can) I get {mineral} from [food|my diet]"),
+            T("how (do|can) I get more {mineral} (from food|from my diet|in my diet|naturally)"),
+            T("(what are|what's a) good (sources|source) of {mineral}"),
+            T("what has {mineral} in it"),
         ),
     ),
     Intent(
         "SupplementsIntent",
         slots=(("supplement", "SupplementType"),),
         samples=(
-            "should I take a supplement",
-            "should I take supplements for cramps",
-            "should I take supplements for leg cramps",
-            "what supplements help leg cramps",
-            "which supplements help with cramps",
-            "do supplements help with cramps",
-            "are supplements good for night cramps",
-            "what vitamins help with leg cramps",
-            "should I take {supplement}",
-            "should I take {supplement} for cramps",
-            "should I take {supplement} for leg cramps",
-            "does {supplement} help with cramps",
-            "does {supplement} help leg cramps",
-            "do {supplement} help with cramps",
-            "is {supplement} good for cramps",
-            "is {supplement} good for leg cramps",
-            "how much {supplement} should I take",
-            "can I take {supplement}",
-            "can I take {supplement} for cramps",
-            "is it safe to take {supplement}",
-            "should I try {supplement}",
-            "will {supplement} help my cramps",
-            "when should I take {supplement}",
+            T("should I take (a supplement|supplements|vitamins) for {cramps}"),
+            T("(what|which) (supplements|vitamins) (help|help with|are good for|work for) {cramps}"),
+            T("(do|can) (supplements|vitamins) help [with] {cramps}"),
+            T("are supplements good for {cramps}"),
+            T("what supplement should I take for {cramps}"),
+            T("(should|can|could) I (take|try|use) {supplement} [for {cramps}]"),
+            T("(does|do|will|can) {supplement} help (with {cramps}|my {cramps}|{cramps})"),
+            T("is {supplement} good for {cramps}"),
+            T("is it (safe|okay) to take {supplement}"),
+            T("how much {supplement} (should|can|do) I take"),
+            T("(what dose of|what's the dose for|what is the dose for) {supplement}"),
+            T("when should I take {supplement}"),
+            T("is {supplement} worth taking"),
+            T("{supplement} for {cramps}"),
         ),
     ),
     Intent(
         "ReliefIntent",
         samples=(
-            "I have a cramp right now",
-            "I have a cramp",
-            "I've got a cramp",
-            "I have a leg cramp right now",
-            "I've got a charley horse",
-            "I have a charley horse",
-            "my leg is cramping",
-            "my leg is cramping right now",
-            "my calf is cramping",
-            "my calf is cramping right now",
-            "my foot is cramping",
-            "my thigh is cramping",
-            "help my leg is cramping",
-            "I woke up with a cramp",
-            "I just woke up with a leg cramp",
-            "how do I stop a cramp",
-            "how do I stop a cramp right now",
-            "how do I get rid of a cramp",
-            "how do I relieve a cramp",
-            "how can I relieve a leg cramp",
-            "how do I make a cramp stop",
-            "what do I do when I get a cramp",
-            "what should I do during a cramp",
-            "what helps a cramp right now",
-            "my calf is sore after a cramp",
+            T("(I have|I've got|I got|I'm having|I am having) {cramp} [right now]"),
+            T("my {leg} is cramping [up] [right now]"),
+            T("my {leg}'s cramping [up] [right now]"),
+            T("my {legs} are cramping [right now]"),
+            T("help my {leg} is cramping"),
+            T("(I woke up|I just woke up|I've woken up) with {cramp}"),
+            T("how (do|can) I (stop|relieve|ease|get rid of) {cramp} [right now|fast|quickly]"),
+            T("how do I make {cramp} stop"),
+            T("what (do|should) I do (when I get|during|if I get|when I have) {cramp}"),
+            T("what helps {cramp} [right now]"),
+            T("my {leg} is (sore|still sore|aching) after {cramp}"),
+            T(
+                "(does|do|will|would|can) (massage|a massage|rubbing it|heat|a warm compress|a heating "
+                "pad|a hot water bottle|a warm bath|stretching it) help {cramp}"
+            ),
+            T("should I (massage|stretch|rub) my {leg}"),
         ),
     ),
     Intent(
         "ShoesActivityIntent",
         samples=(
-            "what shoes should I wear",
-            "what kind of shoes help with cramps",
-            "do shoes matter for cramps",
-            "do my shoes matter",
-            "can my shoes cause cramps",
-            "are my shoes causing my cramps",
-            "does arch support help",
-            "what footwear is best for leg cramps",
-            "does exercise help leg cramps",
-            "does exercise help with night cramps",
-            "is exercise good for night cramps",
-            "should I exercise more",
-            "how much should I exercise",
-            "how active should I be",
-            "does walking help with cramps",
-            "should I walk more",
-            "can I still work out",
-            "should I stop running",
-            "is running bad for leg cramps",
+            T("(what|which) {footwear} should I wear"),
+            T("(what|which) {footwear} (are best|help with cramps|are good for cramps|should I buy)"),
+            T("should I wear {footwear} [for cramps]"),
+            T("do {footwear} (matter|make a difference|help) [for cramps]"),
+            T(
+                "does (footwear|arch support|what I wear on my feet) (matter|help|make a difference) for "
+                "{cramps}"
+            ),
+            T("what footwear is best for {cramps}"),
+            T(
+                "(does|do|will|can) (exercise|exercising|walking|running|working out|being "
+                "active|swimming|cycling) help [with] {cramps}"
+            ),
+            T("is (exercise|running|walking|working out) (good|bad) for {cramps}"),
+            T(
+                "should I (exercise more|walk more|work out less|stop running|stop exercising|be more "
+                "active|exercise less) because of {cramps}"
+            ),
+            T("how (much|often) should I exercise (with|if I get) {cramps}"),
+            T("can I still (work out|exercise|run) with {cramps}"),
+            T("how do I exercise without getting {cramps}"),
         ),
-        local={
-            **north_america("should I wear sneakers", "do sneakers help with cramps"),
-            **commonwealth("should I wear trainers", "do trainers help with cramps"),
-        },
     ),
     Intent(
         "DoctorIntent",
         samples=(
-            "when should I see a doctor",
-            "should I see a doctor",
-            "should I see a doctor about my cramps",
-            "do I need to see a doctor",
-            "do I need a doctor",
-            "when should I call my doctor",
-            "should I go to the doctor about leg cramps",
-            "when should I worry",
-            "should I be worried",
-            "should I be worried about my cramps",
-            "when are leg cramps serious",
-            "are leg cramps serious",
-            "are my cramps serious",
-            "is this serious",
-            "are night cramps normal",
-            "are night cramps dangerous",
-            "are my cramps a sign of something serious",
-            "what should I say to my doctor",
-            "when to see a doctor",
-            "when to see a doctor for leg cramps",
-        ),
-        local=commonwealth(
-            "should I see my G. P.",
-            "when should I see my G. P.",
-            "should I see a G. P. about my cramps",
+            T(
+                "when should I (see|call|talk to|go to|visit) {doctor} [about (my cramps|my leg "
+                "cramps|these cramps)]"
+            ),
+            T(
+                "should I (see|call|talk to|go to) {doctor} [about (my cramps|my leg cramps|these "
+                "cramps|this)]"
+            ),
+            T("do I need [to see] {doctor}"),
+            T("when (do|should) I need to see {doctor}"),
+            T("when to see {doctor} [for {cramps}]"),
+            T("what should I (tell|ask|say to) {doctor}"),
+            T("is it time to see {doctor}"),
+            T("when should I worry about {cramps}"),
+            T("when are {cramps} (serious|a problem|worth seeing a doctor)"),
+            T("should I (get|have) my {cramps} (looked at|checked|checked out)"),
+            T("(at what point|when) should I (see|go to) {doctor}"),
         ),
     ),
     Intent(
         "RedFlagIntent",
         slots=(("symptom", "SymptomType"),),
         samples=(
-            "my leg is {symptom}",
-            "my calf is {symptom}",
-            "my foot is {symptom}",
-            "my leg feels {symptom}",
-            "my calf feels {symptom}",
-            "my leg is {symptom} and it hurts",
-            "my calf is {symptom} and it hurts",
-            "my leg is {symptom} after a cramp",
-            "my calf is {symptom} after the cramp",
-            "my leg is {symptom} and painful",
-            "I have {symptom} in my leg",
-            "I have {symptom} in my calf",
-            "I have {symptom} in my foot",
-            "there's {symptom} in my leg",
-            "I feel {symptom} in my leg",
-            "my cramps are {symptom}",
-            "my leg cramps are {symptom}",
-            "I get cramps {symptom}",
-            "I get leg cramps {symptom}",
-            "what if my leg is {symptom}",
-            "what does it mean if my leg is {symptom}",
-            "what does it mean if my calf is {symptom}",
-            "is it bad if my leg is {symptom}",
-            "could it be a blood clot",
-            "could this be a blood clot",
-            "do I have a blood clot",
-            "is my leg pain a blood clot",
-            "what are the signs of a blood clot",
-            "what are the warning signs",
-            "what are the red flags",
-            "when is leg pain an emergency",
+            T("my {leg} (is|feels|looks|has gone|has turned|got) {symptom}"),
+            T("my {legs} (are|feel|look) {symptom}"),
+            T("my {leg} is {symptom} and (it hurts|painful|sore)"),
+            T("my {leg} is {symptom} after (a|the) cramp"),
+            T("(I have|I've got|there's|I feel) {symptom} in my {leg}"),
+            T("(I have|I've got|I get) {symptom} in my {legs}"),
+            T("my {cramps} are {symptom}"),
+            T("I get (cramps|leg cramps|night cramps|calf cramps|foot cramps) {symptom}"),
+            T("(what if|what does it mean if|is it bad if) my {leg} is {symptom}"),
+            T("(could it be|could this be|do I have|is it|is this) a blood clot in my {leg}"),
+            T("is the pain in my {leg} a blood clot"),
+            T("what are the (signs|symptoms|warning signs) of a blood clot in (the|my|your) {leg}"),
+            T("what are the (warning signs|red flags|danger signs) with {cramps}"),
+            T("when is (pain|swelling) in my {leg} an emergency"),
         ),
     ),
     Intent(
         "StretchIntent",
         slots=(("stretch", "StretchType"),),
         samples=(
-            "what stretches help",
-            "what stretches help with leg cramps",
-            "which stretches help with night cramps",
-            "what are the bedtime stretches",
-            "what stretches should I do before bed",
-            "which stretches should I do",
-            "how do I stretch my calves",
-            "how should I stretch before bed",
-            "explain the stretches",
-            "describe the stretches",
-            "how do I do the {stretch}",
-            "how do I do a {stretch}",
-            "how to do the {stretch}",
-            "explain the {stretch}",
-            "describe the {stretch}",
-            "what is the {stretch}",
-            "what's the {stretch}",
-            "teach me the {stretch}",
-            "how long do I hold the {stretch}",
-            "how long should I hold the {stretch}",
+            T("(what|which) stretches (help|help with|are best for|are good for|work for) {cramps}"),
+            T("(what|which) stretches (help|should I do|are best|work|are good) {night}"),
+            T("what are the (bedtime stretches|best stretches) for {cramps}"),
+            T("are there (stretches|any stretches) for {cramps}"),
+            T("(does|do|will|can) stretching help [with] {cramps}"),
+            # Not {legs}: calves and hamstrings name a stretch ({stretch}), the rest do not.
+            T("how (do|should|can) I stretch my (legs|feet|thighs|toes|leg muscles|muscles) {night}"),
+            T("how (do|should|can) I stretch {stretch}"),
+            T("what's the (best|right) stretch for {stretch}"),
+            T("(explain|describe) the stretches for {cramps}"),
+            T("how (do|should) I do (the|a) {stretch}"),
+            T("how to do (the|a) {stretch}"),
+            T("(explain|describe|show me|teach me|tell me about) the {stretch}"),
+            T("(what is|what's) (the|a) {stretch}"),
+            T("how long (do|should) I hold the {stretch}"),
         ),
     ),
 )
@@ -719,37 +416,24 @@ ROUTINE_INTENTS: tuple[Intent, ...] = (
     Intent(
         "StartRoutineIntent",
         samples=(
-            "start the routine",
-            "start my routine",
-            "start the bedtime routine",
-            "start my bedtime routine",
-            "start my bedtime stretches",
-            "start the stretches",
-            "start stretching",
-            "begin the routine",
-            "begin my bedtime stretches",
-            "walk me through my bedtime stretches",
-            "walk me through the stretches",
-            "walk me through the routine",
-            "guide me through the stretches",
-            "guide me through my bedtime routine",
-            "take me through the stretches",
-            "lead me through the routine",
-            "coach me through my stretches",
-            "let's stretch",
-            "let's do the stretches",
-            "let's do my stretches",
-            "do the stretches with me",
-            "stretch with me",
-            "I'm ready to stretch",
-            "give me the five minute routine",
-            "start the five minute routine",
-            "do the bedtime routine",
-            "make me a routine",
-            "I want to do my bedtime stretches",
+            T("(start|begin|run|do) {routine} [now|tonight]"),
+            T("(walk|guide|take|lead|talk|coach) me through {routine}"),
+            T(
+                "(walk|guide|take|talk) me through {routine} (for cramps|to stop cramps|to prevent "
+                "cramps|before bed|tonight)"
+            ),
+            T("help me (do|with|through) {routine} [before bed|tonight]"),
+            T("(let's|let us) (do|start) {routine}"),
+            T("(give me|I want|I need|I'd like) {routine}"),
+            T("I want to do {routine}"),
+            T("(can|could) (we|you) do {routine} [with me]"),
+            T("do {routine} with me"),
+            T("run [me] through {routine}"),
         ),
     ),
 )
+
+ASK = "[please|can you|could you|will you|would you|I'd like you to|I want you to|I need you to]"
 
 REMINDER_INTENTS: tuple[Intent, ...] = (
     Intent(
@@ -763,45 +447,42 @@ REMINDER_INTENTS: tuple[Intent, ...] = (
             ("dayTwo", "DayType"),
         ),
         samples=(
-            "set a reminder",
-            "set up a reminder",
-            "create a reminder",
-            "add a reminder",
-            "I want a reminder",
-            "I'd like a reminder",
-            "set a reminder for {time}",
-            "set a reminder at {time}",
-            "set a reminder for {time} {days}",
-            "set a {kind} reminder",
-            "set a {kind} reminder for {time}",
-            "set a {kind} reminder at {time}",
-            "set a {kind} reminder for {time} {days}",
-            "set a {kind} reminder for {time} on {days}",
-            "set a {kind} reminder for {time} and {timeTwo}",
-            "remind me to {kind}",
-            "remind me to {kind} {days}",
-            "remind me to {kind} at {time}",
-            "remind me to {kind} at {time} {days}",
-            "remind me to {kind} at {time} on {days}",
-            "remind me to {kind} at {time} on {days} and {dayTwo}",
-            "remind me to {kind} on {days} and {dayTwo} at {time}",
-            "remind me to {kind} on {days} at {time}",
-            "remind me to {kind} {days} at {time}",
-            "remind me to {kind} at {time} and {timeTwo}",
-            "remind me to {kind} at {time} and {timeTwo} {days}",
-            "remind me to {kind} at {time} and {timeTwo} on {days}",
-            "remind me to {kind} at {time} {timeTwo} and {timeThree}",
-            "remind me to {kind} at {time} and {timeTwo} and {timeThree}",
-            "remind me at {time} to {kind}",
-            "remind me at {time} {days} to {kind}",
-            "remind me {days} at {time} to {kind}",
-            "remind me {days} to {kind}",
-            "can you remind me to {kind}",
-            "can you remind me to {kind} at {time}",
-            "I want to be reminded to {kind}",
-            "I want to be reminded to {kind} at {time}",
-            "I want a {kind} reminder",
-            "I want a {kind} reminder at {time}",
+            T("(set|set up|create|add|make|schedule) (a|me a|an) {reminder}"),
+            T("(I want|I'd like|I need) (a|an) {reminder}"),
+            T("set a {reminder} (for|at) {time}"),
+            T("set a {reminder} for {time} {days}"),
+            T("(set|set up|create|add|make) a {kind} reminder"),
+            T("set (a|up a) {reminder} (for|to) {kind}"),
+            T("set a {kind} reminder (for|at) {time}"),
+            T("set a {kind} reminder for {time} [on] {days}"),
+            T("set a {kind} reminder for {time} and {timeTwo}"),
+            T("set a {kind} reminder for {days} [and {dayTwo}] at {time}"),
+            T("set a {kind} reminder (for|at) {time} (on|every) {days}"),
+            T("set (a|up a) {reminder} to {kind} [at {time}]"),
+            T(ASK + " remind me to {kind}"),
+            T("remind me to {kind} {days}"),
+            # The same with the days as words: the simulator cannot split two slots side by side.
+            T(
+                "[please|can you] remind me to {kind} (every night|each night|every evening|every "
+                "day|nightly|daily)"
+            ),
+            T("remind me to {kind} (every night|each night|every evening|every day|nightly) at {time}"),
+            T(ASK + " remind me to {kind} at {time}"),
+            T(ASK + " remind me to {kind} (on|every|at) {days} [at {time}]"),
+            T(ASK + " remind me to {kind} at {time} (on|every|at) {days}"),
+            T("remind me at {time}"),
+            T("remind me to {kind} at {time} [on] {days}"),
+            T("remind me to {kind} at {time} on {days} and {dayTwo}"),
+            T("remind me to {kind} on {days} and {dayTwo} at {time}"),
+            T("remind me to {kind} [on] {days} at {time}"),
+            T("remind me to {kind} at {time} and {timeTwo} [{days}|on {days}]"),
+            T("remind me to {kind} at {time} [and] {timeTwo} and {timeThree}"),
+            T("remind me at {time} to {kind}"),
+            T("remind me [at {time}] {days} to {kind}"),
+            T("remind me {days} at {time} to {kind}"),
+            T("(I want|I'd like) to be reminded to {kind} [at {time}]"),
+            T("(I want|I'd like) a {kind} reminder [at {time}]"),
+            T("nudge me [every night|each night] to {kind}"),
         ),
         slot_samples={
             "kind": ("{kind}", "to {kind}", "a {kind} reminder", "the {kind} one"),
@@ -812,41 +493,29 @@ REMINDER_INTENTS: tuple[Intent, ...] = (
     Intent(
         "ListRemindersIntent",
         samples=(
-            "what are my reminders",
-            "list my reminders",
-            "what reminders do I have",
-            "which reminders do I have",
-            "do I have any reminders",
-            "read my reminders",
-            "check my reminders",
-            "show my reminders",
-            "tell me my reminders",
-            "what reminders have I set",
-            "when are my reminders",
+            T("(what are|list|read|read out|read me|check|show|tell me|show me|go through|say) {reminders}"),
+            T("(what|which) {reminders} (do I have|have I set|are set|are on|have I got|did I set)"),
+            T("(do I have|have I got|are there) any {reminders}"),
+            T("when are {reminders}"),
+            T("what time (is|are) my (stretch|water|stretching|bedtime) {reminders}"),
         ),
     ),
     Intent(
         "MoveReminderIntent",
         slots=(("kind", "ReminderKind"), ("fromTime", "AMAZON.TIME"), ("time", "AMAZON.TIME")),
         samples=(
-            "move my reminder",
-            "change my reminder",
-            "change the reminder time",
-            "move my reminder to {time}",
-            "change my reminder to {time}",
-            "move my {kind} reminder",
-            "change my {kind} reminder",
-            "move my {kind} reminder to {time}",
-            "change my {kind} reminder to {time}",
-            "reschedule my {kind} reminder to {time}",
-            "make my {kind} reminder {time}",
-            "move my {kind} reminder from {fromTime} to {time}",
-            "change my {kind} reminder from {fromTime} to {time}",
-            "move the {kind} reminder at {fromTime} to {time}",
-            "move my reminder from {fromTime} to {time}",
-            "change my reminder from {fromTime} to {time}",
-            "move the one at {fromTime} to {time}",
-            "move the one at {fromTime}",
+            T("(move|change|reschedule) {reminders}"),
+            T("change the time of {reminders} [to {time}]"),
+            T("(move|change) {reminders} to {time}"),
+            T("(change|move) {reminders} time"),
+            T("(move|change|reschedule) my {kind} reminder"),
+            T("(move|change|reschedule|push|shift) my {kind} reminder [back|forward] to {time}"),
+            T("make my {kind} reminder {time}"),
+            T("change the time of my {kind} reminder [to {time}]"),
+            T("(move|change) my {kind} reminder from {fromTime} to {time}"),
+            T("move the {kind} reminder at {fromTime} to {time}"),
+            T("(move|change) {reminders} from {fromTime} to {time}"),
+            T("move the one at {fromTime} [to {time}]"),
         ),
         slot_samples={
             "kind": ("{kind}", "my {kind} reminder", "the {kind} reminder"),
@@ -858,36 +527,24 @@ REMINDER_INTENTS: tuple[Intent, ...] = (
         "CancelReminderIntent",
         slots=(("kind", "ReminderKind"),),
         samples=(
-            "cancel a reminder",
-            "cancel my reminder",
-            "delete a reminder",
-            "delete my reminder",
-            "cancel my {kind} reminder",
-            "cancel the {kind} reminder",
-            "delete my {kind} reminder",
-            "remove my {kind} reminder",
-            "stop my {kind} reminder",
-            "turn off my {kind} reminder",
-            "stop reminding me to {kind}",
-            "I don't want the {kind} reminder anymore",
+            T("(cancel|delete|remove) (a|one|one of) {reminders}"),
+            T(
+                "(cancel|delete|remove|stop|turn off|switch off|get rid of) (my|the) {kind} "
+                "(reminder|reminders)"
+            ),
+            T("stop reminding me to {kind}"),
+            T("I don't want (the|my) {kind} reminder [anymore]"),
+            T("no more {kind} reminders"),
+            T("cancel the reminder to {kind}"),
         ),
         slot_samples={"kind": ("{kind}", "my {kind} reminder", "the {kind} reminder")},
     ),
     Intent(
         "CancelAllRemindersIntent",
         samples=(
-            "cancel all my reminders",
-            "cancel all reminders",
-            "cancel all of my reminders",
-            "delete all my reminders",
-            "delete all reminders",
-            "remove all my reminders",
-            "turn off all my reminders",
-            "stop all my reminders",
-            "stop all reminders",
-            "clear my reminders",
-            "clear all reminders",
-            "I don't want any reminders",
+            T("(cancel|delete|remove|turn off|switch off|stop|clear|get rid of) all [of] {reminders}"),
+            T("(cancel|delete|stop|turn off|remove|clear) every {reminder}"),
+            T("I don't want any [more] {reminders}"),
         ),
     ),
 )
@@ -937,7 +594,127 @@ BUILTIN_INTENTS: tuple[Intent, ...] = (
     Intent("AMAZON.ResumeIntent", samples=("resume the routine", "carry on", "let's continue", "I'm back")),
 )
 
-INTENTS: tuple[Intent, ...] = QUESTION_INTENTS + ROUTINE_INTENTS + REMINDER_INTENTS + BUILTIN_INTENTS
+# The free-text question: whatever the specific intents do not fit, after a carrier phrase. Alexa
+# needs the carrier (AMAZON.SearchQuery cannot stand alone) and drops it from the slot value; the
+# router (skill/router.py) reads what is left. It comes last: when a specific sample matches as
+# well, that sample is the better fit.
+CARRIERS = (
+    "why",
+    "what",
+    "what's",
+    "whats",
+    "what about",
+    "how",
+    "how about",
+    "when",
+    "where",
+    "which",
+    "who",
+    "can",
+    "can you tell me",
+    "could",
+    "does",
+    "do",
+    "did",
+    "is",
+    "is it",
+    "are",
+    "was",
+    "will",
+    "would",
+    "should",
+    "am",
+    "has",
+    "have",
+    "my",
+    "I",
+    "I'm",
+    "I've",
+    "I'd",
+    "I'll",
+    "it",
+    "it's",
+    "there's",
+    "tell me",
+    "tell me about",
+    "explain",
+    "help me with",
+    "help with",
+    "please",
+    "any",
+    "give me",
+    "so",
+    "and",
+    "also",
+    "okay",
+    "but",
+    "if",
+    "after",
+    "every",
+    "sometimes",
+    "lately",
+    "cramps",
+    # Where a question starts with something else: a time, a story, a thing.
+    "at",
+    "at what point",
+    "in",
+    "on",
+    "for",
+    "with",
+    "since",
+    "ever since",
+    "one",
+    "the",
+    "this",
+    "these",
+    "a",
+    "nothing",
+    "everything",
+    "been",
+    "now",
+    "just",
+    # Fillers and exclamations people start with.
+    "um",
+    "uh",
+    "er",
+    "like",
+    "oh",
+    "well",
+    "hey",
+    "okay so",
+    # Asking for something to be done: the router passes it on (never "stop" or "cancel": those stop).
+    "take me",
+    "walk me",
+    "guide me",
+    "show me",
+    "start",
+    "begin",
+    "let's",
+    "remind me",
+    "set",
+    "set up",
+    "make",
+    "change",
+    "move",
+    "delete",
+    "remove",
+    "read",
+    "ow",
+    "ouch",
+    "argh",
+    "ugh",
+    "quick",
+    "help",
+)
+FREE_TEXT_INTENT = Intent(
+    "QuestionIntent",
+    slots=(("query", "AMAZON.SearchQuery"),),
+    samples=tuple(f"{carrier} {{query}}" for carrier in CARRIERS),
+)
+
+INTENTS: tuple[Intent, ...] = (
+    QUESTION_INTENTS + ROUTINE_INTENTS + REMINDER_INTENTS + BUILTIN_INTENTS + (FREE_TEXT_INTENT,)
+)
 
 # --- Dialog model: the reminder slots Alexa may elicit, and the "cancel everything" confirmation --
 
@@ -975,32 +752,67 @@ ELICITED: dict[str, dict[str, str]] = {
 CONFIRMED: dict[str, str] = {"CancelAllRemindersIntent": "Confirm.Intent.CancelAllRemindersIntent"}
 
 
+def samples(intent: Intent, locale: str) -> list[str]:
+    """The intent's samples for one locale, expanded from its templates."""
+    return expand_all(intent.samples, word_lists(locale))
+
+
+def wording() -> dict[str, str]:
+    """Wording slot name -> its slot type ("cramps" -> "CrampWords")."""
+    return {name: node["type"] for name, node in vocabulary()["wording"].items()}
+
+
+def slots_of(intent: Intent) -> tuple[tuple[str, str], ...]:
+    """The intent's own slots, then the wording slots its samples use, in the order they first appear."""
+    declared = dict(intent.slots)
+    used = [
+        name
+        for sample in expand_all(intent.samples, word_lists(LOCALES[0]))
+        for name in SLOT.findall(sample)
+        if name in wording() and name not in declared
+    ]
+    return (*intent.slots, *((name, wording()[name]) for name in dict.fromkeys(used)))
+
+
 def _intent_json(intent: Intent, locale: str) -> dict[str, Any]:
-    samples = list(intent.samples) + list(intent.local.get(locale, ()))
     return {
         "name": intent.name,
         "slots": [
             {"name": name, "type": type_, "samples": list(intent.slot_samples.get(name, ()))}
-            for name, type_ in intent.slots
+            for name, type_ in slots_of(intent)
         ],
-        "samples": samples,
+        "samples": samples(intent, locale),
     }
 
 
-def _type_json(name: str, values: tuple[Value, ...], locale: str) -> dict[str, Any]:
+def wording_values(locale: str) -> dict[str, list[str]]:
+    """Wording slot type -> its values for one locale, expanded from the vocabulary's lists."""
     return {
-        "name": name,
-        "values": [
-            {
-                "id": value.id,
-                "name": {
-                    "value": value.name,
-                    "synonyms": list(value.synonyms) + list(value.local.get(locale, ())),
-                },
-            }
-            for value in values
-        ],
+        node["type"]: expand(node["words"], word_lists(locale)) for node in vocabulary()["wording"].values()
     }
+
+
+def _value_id(words: str) -> str:
+    return re.sub(r"[^a-z]+", "_", words.lower()).strip("_")
+
+
+def _types_json(locale: str) -> list[dict[str, Any]]:
+    custom = [
+        {
+            "name": name,
+            "values": [
+                {"id": value_id, "name": {"value": value_name, "synonyms": synonyms}}
+                for value_id, value_name, synonyms in values
+            ],
+        }
+        for name, values in slot_types(locale).items()
+    ]
+    # Wording values are the words themselves: no synonyms, and no handler reads their ids.
+    worded = [
+        {"name": name, "values": [{"id": _value_id(w), "name": {"value": w, "synonyms": []}} for w in words]}
+        for name, words in wording_values(locale).items()
+    ]
+    return custom + worded
 
 
 def _dialog_json() -> dict[str, Any]:
@@ -1024,7 +836,7 @@ def _dialog_json() -> dict[str, Any]:
                         "elicitationRequired": slot in elicited,
                         "prompts": {"elicitation": elicited[slot]} if slot in elicited else {},
                     }
-                    for slot, type_ in by_name[name].slots
+                    for slot, type_ in slots_of(by_name[name])
                 ],
             }
         )
@@ -1047,7 +859,7 @@ def model(locale: str) -> dict[str, Any]:
             "languageModel": {
                 "invocationName": INVOCATION_NAME,
                 "intents": [_intent_json(intent, locale) for intent in INTENTS],
-                "types": [_type_json(name, values, locale) for name, values in TYPES.items()],
+                "types": _types_json(locale),
             },
             "dialog": _dialog_json(),
             "prompts": _prompts_json(),
@@ -1056,7 +868,11 @@ def model(locale: str) -> dict[str, Any]:
 
 
 def render(locale: str) -> str:
-    return json.dumps(model(locale), indent=2, ensure_ascii=False) + "\n"
+    built = model(locale)
+    found = limits.problems(built)
+    if found:
+        raise ValueError(f"{locale} breaks Alexa's limits:\n  " + "\n  ".join(found))
+    return json.dumps(built, indent=2, ensure_ascii=False) + "\n"
 
 
 def path_for(locale: str) -> Path:
@@ -1075,7 +891,7 @@ def main(argv: list[str]) -> int:
         else:
             path.write_text(text, encoding="utf-8")
     if stale:
-        print(f"out of date (run python interaction_models/build.py): {', '.join(stale)}", file=sys.stderr)
+        print(f"out of date (run python -m interaction_models.build): {', '.join(stale)}", file=sys.stderr)
         return 1
     return 0
 

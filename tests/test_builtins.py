@@ -216,7 +216,7 @@ def can_fulfill(
         ("MedicationIntent", {"medication": "statins"}, "YES", {"medication": ("YES", "YES")}),
         ("FoodsIntent", {"mineral": "salt"}, "YES", {"mineral": ("YES", "YES")}),
         ("StartRoutineIntent", None, "YES", {}),
-        ("SupplementsIntent", {"supplement": "magnesium gummies"}, "MAYBE", {"supplement": ("MAYBE", "YES")}),
+        ("SupplementsIntent", {"supplement": "magnesium spray"}, "MAYBE", {"supplement": ("MAYBE", "YES")}),
         (
             "SetReminderIntent",
             {"kind": "stretch", "time": "21:30"},
@@ -227,6 +227,19 @@ def can_fulfill(
         ("MedicationIntent", {"medication": "aspirin"}, "NO", {"medication": ("NO", "NO")}),
         ("CausesIntent", {"weather": "rain"}, "NO", {"weather": ("NO", "NO")}),
         ("OrderPizzaIntent", None, "NO", {}),
+        # Free text: the same router as the answer.
+        ("QuestionIntent", {"query": "do my calves cramp at night"}, "YES", {"query": ("YES", "YES")}),
+        ("QuestionIntent", {"query": "my leg is swollen"}, "YES", {"query": ("YES", "YES")}),
+        ("QuestionIntent", {"query": "remind me to stretch"}, "MAYBE", {"query": ("MAYBE", "YES")}),
+        ("QuestionIntent", {"query": "play some jazz"}, "NO", {"query": ("NO", "NO")}),
+        # Wording slots carry how it was said: understood, and no reason to refuse.
+        (
+            "CausesIntent",
+            {"cause": "dehydration", "cramps": "leg cramps at night"},
+            "YES",
+            {"cause": ("YES", "YES"), "cramps": ("YES", "YES")},
+        ),
+        ("StartRoutineIntent", {"routine": "my bedtime routine"}, "YES", {"routine": ("YES", "YES")}),
     ],
 )
 def test_can_fulfill_answers_yes_maybe_or_no(

@@ -73,8 +73,13 @@ def test_every_supported_locale_loads_every_area(locale: str) -> None:
         assert isinstance(words.get(area), dict), f"{locale} has no {area}"
 
 
+def spoken(words: Content) -> dict[str, Any]:
+    """Every area of the content except the vocabulary, which holds what people say, not what we say."""
+    return {area: tree for area, tree in words.tree.items() if area != "vocabulary"}
+
+
 def test_every_string_is_valid_ssml_once_escaped(words: Content) -> None:
-    for path, text in strings(words.tree):
+    for path, text in strings(spoken(words)):
         assert "<" not in text and ">" not in text, f"{path}: raw markup belongs in speech.py"
         filled = escape_template(text, **{name: "A & <b>" for name in fields(text)})
         root = ET.fromstring(f"<speak>{filled}</speak>")
@@ -197,7 +202,7 @@ def test_every_slot_value_id_of_the_contract_has_a_topic(words: Content) -> None
             continue
         wanted = contract[SLOT_TYPES[question.branch]]
         assert wanted, question.branch
-        assert set(words.synonyms(f"topics.{question.branch}")) == wanted, question.branch
+        assert set(words.synonyms(str(question.slot_type))) == wanted, question.branch
 
 
 def test_synonyms_are_unambiguous_within_a_group(words: Content) -> None:
@@ -205,7 +210,7 @@ def test_synonyms_are_unambiguous_within_a_group(words: Content) -> None:
         if question.slot is None:
             continue
         seen: dict[str, str] = {}
-        for value_id, names in words.synonyms(f"topics.{question.branch}").items():
+        for value_id, names in words.synonyms(str(question.slot_type)).items():
             for name in (value_id, *names):
                 normal = re.sub(r"[^a-z0-9]+", " ", name.lower().replace("_", " ")).strip()
                 assert seen.setdefault(normal, value_id) == value_id, f"{question.branch}: {name!r}"
@@ -269,3 +274,12 @@ def test_keys_the_handlers_build_at_run_time_exist_with_their_placeholders(words
             key = f"topics.{path}.{part}"
             if words.has(key):
                 assert not fields(words.get(key)), key
+
+
+def test_reassurance_says_most_are_harmless_then_when_to_see_a_doctor(words: Content) -> None:
+    """Seed 003: occasional night cramps are usually harmless; seed 000: frequent ones are a signal."""
+    answer = words.text("topics.reassurance.answer").lower()
+    assert answer.index("harmless") < answer.index("see a doctor") < answer.index("red, hot or swollen")
+    assert "frequent or severe" in answer and "medical help now" in answer
+    more = words.text("topics.reassurance.more").lower()
+    assert "doctor" in more and "signal" in more

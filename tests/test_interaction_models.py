@@ -1,21 +1,20 @@
 """The interaction models against the contract (docs/intents.md), Alexa's rules, and the real skill.
 
-Static checks read the committed JSON files (what Alexa uploads). The handler checks build the real
-app on a migrated SQLite database, POST an IntentRequest for every model intent, and record which
-request handler actually answered it, so "has a handler" means a handler other than the fallback.
+Static checks read the committed JSON files (what Alexa uploads): Alexa's limits, the grammar's
+output, and conflicts between intents as the simulator's matcher (interaction_models/matcher.py)
+decides them. The handler checks build the real app on a migrated SQLite database, POST an
+IntentRequest for every model intent, and record which request handler actually answered it, so
+"has a handler" means a handler other than the fallback.
 """
 
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import re
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -25,6 +24,8 @@ from ask_sdk_model import Response
 from flask import Flask
 
 import skill.handlers
+from interaction_models import build, grammar, limits
+from interaction_models.matcher import Matcher, best
 from skill import content
 from skill.services import SkillServices
 from tests.conftest import Clock
@@ -53,7 +54,8 @@ REQUIRED_BUILTINS = {
     "AMAZON.ResumeIntent",
 }
 # Built-in slot types the models may use.
-BUILTIN_SLOT_TYPES = {"AMAZON.TIME"}
+BUILTIN_SLOT_TYPES = {"AMAZON.TIME", "AMAZON.SearchQuery"}
+FREE_TEXT = "QuestionIntent"
 # Built-ins Alexa does not let a skill extend with samples.
 NO_SAMPLES = {"AMAZON.FallbackIntent", "AMAZON.NavigateHomeIntent"}
 
@@ -105,16 +107,6 @@ def all_samples(intent: dict[str, Any]) -> Iterator[tuple[str, str]]:
     for slot in intent.get("slots", []):
         for sample in slot.get("samples", []):
             yield f"slot {slot['name']}", sample
-
-
-def load_build() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("interaction_models_build", MODELS_DIR / "build.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # Dataclasses look their module up in sys.modules while the class is created.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 # --- The contract (docs/intents.md) ---------------------------------------------------------------
@@ -199,14 +191,61 @@ def test_required_builtins_are_in_the_model(model: dict[str, Any]) -> None:
     assert not missing, f"built-in intents missing: {sorted(missing)}"
 
 
+WORDING: dict[str, dict[str, str]] = content.load_language("en").get("vocabulary.wording")
+
+
+def own_slots(intent: dict[str, Any]) -> dict[str, str]:
+    """The intent's slots without its wording slots (which only carry how it was said)."""
+    return {name: t for name, t in slot_types_of(intent).items() if name not in WORDING}
+
+
 def test_slots_match_the_contract(model: dict[str, Any]) -> None:
     intents = intents_of(model)
     for name, slots in CONTRACT_DATA.slots.items():
-        assert slot_types_of(intents[name]) == slots, name
-    # An intent the contract gives no slots has none in the model either.
+        assert own_slots(intents[name]) == slots, name
+    # An intent the contract gives no slots has none of its own in the model either.
     for name, intent in intents.items():
         if name in CONTRACT_DATA.intents and name not in CONTRACT_DATA.slots:
-            assert not intent.get("slots"), f"{name} has slots the contract does not define"
+            assert not own_slots(intent), f"{name} has slots the contract does not define"
+        for slot, type_name in slot_types_of(intent).items():
+            if slot in WORDING:
+                assert type_name == WORDING[slot]["type"], f"{name}.{slot}"
+
+
+def test_wording_slots_are_documented_and_typed_from_the_word_lists(model: dict[str, Any]) -> None:
+    text = CONTRACT.read_text(encoding="utf-8").split("## Wording slots", 1)[1].split("\n## ", 1)[0]
+    documented = dict(re.findall(r"`(\w+)`: `(\w+Words?)`", text))
+    assert documented == {name: node["type"] for name, node in WORDING.items()}
+    types = types_of(model)
+    for node in WORDING.values():
+        values = [v["name"]["value"] for v in types[node["type"]]["values"]]
+        assert values and all(not v["name"].get("synonyms") for v in types[node["type"]]["values"])
+        assert len(values) == len(set(values)), node["type"]
+
+
+def test_no_two_slots_sit_side_by_side_outside_setting_a_reminder(model: dict[str, Any]) -> None:
+    """The simulator reads "{a} {b}" as one wildcard, so only SetReminderIntent keeps such samples
+    (for Alexa, which splits them; the harness splits a time from its days)."""
+    side_by_side = [
+        f"{intent['name']}: {sample!r}"
+        for intent in language(model)["intents"]
+        if intent["name"] != "SetReminderIntent"
+        for sample in intent.get("samples", [])
+        if re.search(r"\}\s*\{", sample)
+    ]
+    assert side_by_side == []
+
+
+def test_every_sample_of_our_own_intents_holds_a_slot(model: dict[str, Any]) -> None:
+    """A grammar, not a list: whole sentences are never samples, so people's words are matched."""
+    literal = [
+        f"{intent['name']}: {sample!r}"
+        for intent in language(model)["intents"]
+        if not intent["name"].startswith("AMAZON.")
+        for sample in intent.get("samples", [])
+        if not SLOT_REF.search(sample)
+    ]
+    assert literal == []
 
 
 def test_slot_values_match_the_contract(model: dict[str, Any]) -> None:
@@ -360,9 +399,15 @@ def slot_samples(intent: dict[str, Any], slot_name: str) -> list[str]:
 
 
 def shape(model: dict[str, Any]) -> dict[str, Any]:
+    wording_types = {node["type"] for node in WORDING.values()}
     return {
         "intents": {name: slot_types_of(intent) for name, intent in intents_of(model).items()},
-        "types": {name: sorted(v["id"] for v in t["values"]) for name, t in types_of(model).items()},
+        # Wording values are words, not ids anyone reads: they may differ by locale ("trainers").
+        "types": {
+            name: sorted(v["id"] for v in t["values"])
+            for name, t in types_of(model).items()
+            if name not in wording_types
+        },
         "dialog": model["interactionModel"]["dialog"],
         "prompts": sorted(p["id"] for p in model["interactionModel"]["prompts"]),
     }
@@ -375,13 +420,252 @@ def test_the_five_models_agree() -> None:
 
 
 def test_committed_models_are_what_build_py_writes() -> None:
-    build = load_build()
     assert tuple(build.LOCALES) == LOCALES
     for locale in LOCALES:
         committed = (MODELS_DIR / f"{locale}.json").read_text(encoding="utf-8")
         assert committed == build.render(locale), (
-            f"{locale}.json is stale: run python interaction_models/build.py"
+            f"{locale}.json is stale: run python -m interaction_models.build"
         )
+
+
+def test_the_five_models_share_their_samples_and_differ_in_words() -> None:
+    """The locales' own words live in slot values, so every locale has the same samples."""
+
+    def samples(locale: str) -> dict[str, list[str]]:
+        return {i["name"]: i["samples"] for i in language(load_model(locale))["intents"]}
+
+    def words(locale: str) -> set[str]:
+        return {
+            norm(w)
+            for t in language(load_model(locale))["types"]
+            for v in t["values"]
+            for w in (v["name"]["value"], *v["name"].get("synonyms", []))
+        }
+
+    for locale in LOCALES[1:]:
+        assert samples(locale) == samples("en-US"), locale
+    assert words("en-CA") == words("en-US")
+    assert words("en-AU") == words("en-GB") == words("en-IN")
+    assert words("en-US") != words("en-GB")
+
+
+# --- Alexa's limits, and the free-text intent ------------------------------------------------------
+
+
+def test_every_model_is_within_alexa_limits(model: dict[str, Any]) -> None:
+    assert limits.problems(model) == []
+    total = sum(len(i.get("samples", [])) for i in language(model)["intents"])
+    assert 1_000 < total <= limits.MAX_SAMPLES, total
+
+
+def test_the_limit_checks_catch_what_they_guard() -> None:
+    too_long = "why " + "very " * 45 + "{query}"
+    model = {
+        "interactionModel": {
+            "languageModel": {
+                "invocationName": INVOCATION_NAME,
+                "intents": [
+                    {
+                        "name": "FreeIntent",
+                        "slots": [
+                            {"name": "query", "type": "AMAZON.SearchQuery"},
+                            {"name": "x", "type": "XType"},
+                        ],
+                        "samples": ["{query}", "tell me {query} about {x}", too_long],
+                    },
+                    {"name": "SlotOnlyIntent", "slots": [{"name": "x", "type": "XType"}], "samples": ["{x}"]},
+                    {"name": "BigIntent", "samples": [f"sample number {n}" for n in range(1_001)]},
+                ],
+                "types": [{"name": "XType", "values": [{"id": "x", "name": {"value": "x" * 141}}]}],
+            },
+            "dialog": {"intents": [{"name": "SlotOnlyIntent", "slots": []}]},
+        }
+    }
+    found = "\n".join(limits.problems(model))
+    for expected in (
+        "'{query}': AMAZON.SearchQuery without a carrier phrase",
+        "AMAZON.SearchQuery with another slot",
+        "is over 200 characters",
+        "SlotOnlyIntent: '{x}' is slots alone",
+        "BigIntent: 1001 samples",
+        "over 140 characters",
+    ):
+        assert expected in found, expected
+
+
+def test_the_free_text_intent_is_carrier_phrases_and_comes_last(model: dict[str, Any]) -> None:
+    intents = language(model)["intents"]
+    free = intents_of(model)[FREE_TEXT]
+    assert free["slots"] == [{"name": "query", "type": "AMAZON.SearchQuery", "samples": []}]
+    carriers = [s.removesuffix(" {query}") for s in free["samples"]]
+    assert all(
+        s.endswith(" {query}") and c and "{" not in c for s, c in zip(free["samples"], carriers, strict=True)
+    )
+    assert {"why", "what", "how", "can", "does", "is", "my", "I", "tell me about"} <= set(carriers)
+    # Ties go to the first intent in model order: a specific sample that fits as well wins.
+    assert intents[-1]["name"] == FREE_TEXT
+    assert all(
+        t != "AMAZON.SearchQuery"
+        for i in intents
+        if i["name"] != FREE_TEXT
+        for t in slot_types_of(i).values()
+    )
+
+
+# --- The grammar ------------------------------------------------------------------------------------
+
+
+WORDS = {"legs": ["legs", "calves", "feet"], "night": ["at night", "in bed"]}
+
+
+def test_a_template_expands_to_its_product_in_order() -> None:
+    assert grammar.expand("why do my <legs> (cramp|ache) [<night>]", WORDS) == [
+        f"why do my {leg} {verb}{tail}"
+        for leg in WORDS["legs"]
+        for verb in ("cramp", "ache")
+        for tail in ("", " at night", " in bed")
+    ]
+    assert grammar.expand("(what is|what's) (a (cramp|spasm)|an ache)", WORDS) == [
+        "what is a cramp",
+        "what is a spasm",
+        "what is an ache",
+        "what's a cramp",
+        "what's a spasm",
+        "what's an ache",
+    ]
+
+
+def test_a_cap_keeps_a_stable_subset_of_the_product() -> None:
+    text = "why do my <legs> (cramp|ache|hurt|tighten up) [<night>]"
+    everything = grammar.expand(text, WORDS)
+    capped = grammar.expand(grammar.Template(text, cap=10), WORDS)
+    assert len(everything) == 36 and len(capped) == 10
+    assert set(capped) <= set(everything)
+    assert capped == sorted(capped, key=everything.index), "the subset keeps the product's order"
+    assert capped == grammar.expand(grammar.Template(text, cap=10), WORDS), "the same subset every time"
+
+
+@pytest.mark.parametrize("bad", ["a|b", "(a|b", "a)", "[a", "<legs", "<nothing>"])
+def test_a_malformed_template_is_refused(bad: str) -> None:
+    with pytest.raises(grammar.GrammarError):
+        grammar.expand(bad, WORDS)
+
+
+def test_building_twice_gives_the_same_models() -> None:
+    assert build.render("en-GB") == build.render("en-GB")
+
+
+# --- Conflicts between intents, as the simulator's matcher sees them ----------------------------------
+
+
+def instances(model: dict[str, Any]) -> Iterator[tuple[str, str, str, dict[str, str]]]:
+    """(intent, sample, phrase, expected value ids) with the sample's slots filled in.
+
+    Custom slots take every value's name and one synonym (a different one from sample to sample);
+    built-in slots take a time or a phrase. Two kinds of sample are left out, because the simulator
+    cannot read them the way Alexa does: samples with a spelled-out initialism ("R. L. S.": its
+    periods match any character, and typed phrases lose theirs), and samples with two slots side by
+    side (the first one swallows both). A value that repeats the word before its slot ("every" and
+    "every day") is skipped too.
+    """
+    types = {t["name"]: t["values"] for t in language(model)["types"]}
+    built_in = {"AMAZON.TIME": "nine thirty pm", "AMAZON.SearchQuery": "why my feet cramp"}
+    for intent in language(model)["intents"]:
+        slot_types = slot_types_of(intent)
+        for index, sample in enumerate(intent.get("samples", [])):
+            if "." in sample or re.search(r"\}\s*\{", sample):
+                continue
+            names = SLOT_REF.findall(sample)
+            custom = [n for n in names if slot_types[n] in types]
+            fills: list[tuple[str, dict[str, str]]] = []
+            if custom:
+                for value in types[slot_types[custom[0]]]:
+                    words = [value["name"]["value"], *value["name"].get("synonyms", [])]
+                    for word in dict.fromkeys((words[0], words[index % len(words)])):
+                        if "." not in word:
+                            fills.append((word, {custom[0]: value["id"]}))
+            else:
+                fills.append(("", {}))
+            for word, expected in fills:
+                if custom and _repeats(sample, custom[0], word):
+                    continue  # "every {days}" with "every day": a phrase nobody says
+                phrase = sample
+                for name in names:
+                    t = slot_types[name]
+                    if custom and name == custom[0]:
+                        filler = word
+                    elif t in types:
+                        names_of = (v["name"]["value"] for v in types[t])
+                        filler = next(n for n in names_of if not _repeats(sample, name, n))
+                    else:
+                        filler = built_in[t]
+                    phrase = phrase.replace("{" + name + "}", filler)
+                if any(slot_types[n] in built_in for n in names):
+                    # A built-in slot takes any words, so which slot got which is the simulator's guess.
+                    expected = {}
+                yield intent["name"], sample, phrase, expected
+
+
+def _repeats(sample: str, slot: str, word: str) -> bool:
+    """Whether ``word`` starts with the word just before ``{slot}`` in the sample."""
+    before = sample.split("{" + slot + "}", 1)[0].split()
+    return bool(before) and word.split()[0].lower() == before[-1].lower()
+
+
+@pytest.mark.parametrize("locale", ["en-US", "en-GB"])
+def test_no_sample_of_one_intent_is_matched_by_another(locale: str) -> None:
+    """Every sample, said as it is, lands on its own intent and slot value, and on no other intent.
+
+    The free-text QuestionIntent matches almost anything by design; a sample of another intent must
+    still beat it, which is what puts the free-text intent last.
+    """
+    model = load_model(locale)
+    matcher = Matcher(model)
+    wrong: list[str] = []
+    checked = 0
+    for intent, sample, phrase, expected in instances(model):
+        checked += 1
+        candidates = list(matcher.candidates(phrase))
+        chosen = best(candidates)
+        others = {c.intent for c in candidates} - {intent, FREE_TEXT}
+        if chosen is None or chosen.intent != intent:
+            wrong.append(f"{phrase!r} ({intent}: {sample!r}) resolves to {chosen and chosen.intent}")
+        elif others and intent != FREE_TEXT:
+            wrong.append(f"{phrase!r} ({intent}) is also a sample of {sorted(others)}")
+        elif set(chosen.slots) <= set(chosen.resolved) and any(
+            chosen.resolved.get(slot) != value for slot, value in expected.items()
+        ):
+            # (When the chosen sample has a built-in slot, that slot may have taken the words.)
+            wrong.append(f"{phrase!r} ({intent}) resolves {chosen.resolved}, not {expected}")
+    assert checked > 10_000
+    assert wrong == []
+
+
+# --- The held-out phrasings stay held out ------------------------------------------------------------
+
+HELDOUT = ROOT / "tests" / "heldout" / "phrasings.json"
+
+
+def test_no_heldout_phrasing_is_a_sample_of_any_model() -> None:
+    """They measure how far the grammar reaches; one copied into the samples measures nothing."""
+    said = {norm(e["say"]) for e in json.loads(HELDOUT.read_text(encoding="utf-8"))}
+    assert len(said) >= 250
+    for locale in LOCALES:
+        literal = {
+            norm(sample)
+            for intent in language(load_model(locale))["intents"]
+            for sample in intent.get("samples", [])
+            if "{" not in sample
+        }
+        assert said & literal == set(), f"{locale} has held-out phrasings as samples"
+
+
+def test_the_generator_never_reads_the_heldout_file() -> None:
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in sorted(MODELS_DIR.glob("*.py")))
+    for word in ("heldout", "held-out", "held_out", "phrasings.json"):
+        assert word not in sources.lower(), word
+    vocabulary = (ROOT / "skill" / "content" / "en" / "vocabulary.json").read_text(encoding="utf-8")
+    assert "heldout" not in vocabulary and "phrasings.json" not in vocabulary
 
 
 # --- Every model intent has a handler; every handler's intent is in every model ---------------------

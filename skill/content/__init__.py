@@ -31,6 +31,7 @@ class Content:
     def __init__(self, language: str, tree: dict[str, Any]) -> None:
         self.language = language
         self.tree = tree
+        self._synonyms: dict[str, dict[str, list[str]]] = {}
 
     def get(self, key: str) -> Any:
         node: Any = self.tree
@@ -47,14 +48,24 @@ class Content:
             return False
         return True
 
-    def synonyms(self, branch: str) -> dict[str, list[str]]:
-        """The slot value ids under ``branch`` and the words people use for each (an overview is no value)."""
-        group: dict[str, Any] = self.get(branch)
-        return {
-            value_id: list(node.get("synonyms", []))
-            for value_id, node in group.items()
-            if value_id != "overview" and isinstance(node, dict)
-        }
+    def synonyms(self, slot_type: str) -> dict[str, list[str]]:
+        """A slot type's value ids and every word people use for each, in any locale.
+
+        ``vocabulary.json`` is the one list: the interaction models are generated from it, and
+        the handlers match what was heard against it when Alexa sent no resolved id. Words that
+        only one locale's model carries ("trainers", "water tablets") are understood everywhere.
+        """
+        if slot_type not in self._synonyms:
+            values: dict[str, Any] = self.get(f"vocabulary.slot_types.{slot_type}")
+            self._synonyms[slot_type] = {
+                value_id: [
+                    value["name"],
+                    *value.get("synonyms", []),
+                    *(word for words in value.get("local", {}).values() for word in words),
+                ]
+                for value_id, value in values.items()
+            }
+        return self._synonyms[slot_type]
 
     def text(self, key: str, **params: object) -> str:
         """The plain text at ``key`` with placeholders filled (for cards and logs)."""

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from scheduler.logs import safe
 from skill import content as content_loader
+from skill import router
 from skill.alexa_context import user_id
 from skill.content import Content, ContentError
 from skill.errors import describe, stack
@@ -223,26 +224,22 @@ def _log_refused_response(handler_input: HandlerInput) -> None:
 
 
 class FallbackHandler(AbstractRequestHandler):
-    """AMAZON.FallbackIntent, and any intent no other handler took: say what we can do."""
+    """AMAZON.FallbackIntent, and any intent no other handler took: say what we can do.
+
+    Alexa sends no words with a fallback, so it is the free-text router's answer to nothing heard:
+    the same "I can tell you about..." answer and reprompt (or "say next" mid-routine).
+    """
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_type(handler_input, "IntentRequest")
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        words = content(handler_input)
         intent = getattr(handler_input.request_envelope.request, "intent", None)
         if not is_intent(handler_input, "AMAZON.FallbackIntent"):
             log.info(
                 "no handler for intent %s: answered with the fallback", safe(getattr(intent, "name", None))
             )
-        offers.make(handler_input, None)
-        if routine.running(handler_input):
-            return reply(
-                handler_input, words.say("routine.next_reprompt"), reprompt=words.say("routine.next_reprompt")
-            )
-        return reply(
-            handler_input, words.say("prompts.fallback"), reprompt=words.say("prompts.fallback_reprompt")
-        )
+        return questions.answer_route(handler_input, router.route(None, content(handler_input)))
 
 
 class CatchAllExceptionHandler(AbstractExceptionHandler):

@@ -17,6 +17,7 @@ from ask_sdk_model.canfulfill import (
     CanUnderstandSlotValues,
 )
 
+from skill import router
 from skill.handlers import questions
 from skill.handlers.common import content, is_type
 from skill.slots import raw_value
@@ -49,7 +50,25 @@ def _slot(understand: CanUnderstandSlotValues, fulfill: CanFulfillSlotValues) ->
 
 
 def judge(handler_input: HandlerInput, intent_name: str) -> CanFulfillIntent:
-    slot_names = _spoken_slots(handler_input)
+    spoken = _spoken_slots(handler_input)
+    # Wording slots ("leg cramps at night", "my bedtime routine") only carry the way it was said.
+    wording = set(content(handler_input).get("vocabulary.wording"))
+    said = {
+        name: _slot(CanUnderstandSlotValues.YES, CanFulfillSlotValues.YES)
+        for name in spoken
+        if name in wording
+    }
+    slot_names = [name for name in spoken if name not in wording]
+    verdict = _judge(handler_input, intent_name, slot_names)
+    slots = dict(verdict.slots or {})
+    if verdict.can_fulfill != NO:
+        slots.update(said)
+    return CanFulfillIntent(can_fulfill=verdict.can_fulfill, slots=slots)
+
+
+def _judge(handler_input: HandlerInput, intent_name: str, slot_names: list[str]) -> CanFulfillIntent:
+    if intent_name == questions.FREE_TEXT:
+        return _judge_free_text(handler_input, slot_names)
     question = questions.BY_INTENT.get(intent_name)
     if question is not None:
         return _judge_question(handler_input, question, slot_names)
@@ -81,6 +100,20 @@ def _judge_question(
             verdicts[name] = _slot(CanUnderstandSlotValues.NO, CanFulfillSlotValues.NO)
             overall = NO
     return CanFulfillIntent(can_fulfill=overall, slots=verdicts)
+
+
+def _judge_free_text(handler_input: HandlerInput, slot_names: list[str]) -> CanFulfillIntent:
+    """The words of a free-text question, routed as they would be if the user asked: the same router."""
+    where = router.route(raw_value(handler_input, questions.QUERY), content(handler_input))
+    if where.kind == "nothing" or any(name != questions.QUERY for name in slot_names):
+        no = _slot(CanUnderstandSlotValues.NO, CanFulfillSlotValues.NO)
+        return CanFulfillIntent(can_fulfill=NO, slots={name: no for name in slot_names})
+    if where.kind == "reminders":
+        # Like the reminder intents: it depends on a time, a time zone and a permission.
+        maybe = _slot(CanUnderstandSlotValues.MAYBE, CanFulfillSlotValues.YES)
+        return CanFulfillIntent(can_fulfill=MAYBE, slots={name: maybe for name in slot_names})
+    yes = _slot(CanUnderstandSlotValues.YES, CanFulfillSlotValues.YES)
+    return CanFulfillIntent(can_fulfill=YES, slots={name: yes for name in slot_names})
 
 
 class CanFulfillIntentHandler(AbstractRequestHandler):

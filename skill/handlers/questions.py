@@ -3,10 +3,15 @@
 Every topic lives in content/<language>/topics.json with a short ``answer`` (about 20 seconds), a
 ``more`` part for a "yes", and a ``title`` for the card. A slot-bearing intent with no value, or
 with one we don't know, gets the group's ``overview``, which names the choices.
+
+A question in words no specific intent fits arrives as QuestionIntent, whose free text
+``skill.router`` sends to a topic, a red flag, the routine, reminders, or the "I can tell you
+about..." answer; :func:`answer_route` speaks any of those (the fallback uses it too).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -15,11 +20,15 @@ from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 
+from scheduler.logs import safe
+from skill import router
 from skill.content import Content
-from skill.handlers import offers
+from skill.handlers import offers, reminders, routine
 from skill.handlers.common import content, is_intent, reply
 from skill.services import SkillServices
 from skill.slots import partial_match, raw_value, resolve
+
+log = logging.getLogger(__name__)
 
 OVERVIEW = "overview"
 Match = Literal["none", "exact", "partial", "unknown"]
@@ -30,24 +39,30 @@ class Question:
     intent: str
     branch: str
     slot: str | None = None
+    # The vocabulary.json slot type whose value ids are this group's topics.
+    slot_type: str | None = None
 
 
 QUESTIONS: tuple[Question, ...] = (
     Question("WhatIsCrampIntent", "what_is"),
     Question("RestlessLegsIntent", "restless_legs"),
-    Question("CausesIntent", "causes", "cause"),
-    Question("MedicationIntent", "medications", "medication"),
-    Question("ConditionIntent", "conditions", "condition"),
+    Question("ReassuranceIntent", "reassurance"),
+    Question("CausesIntent", "causes", "cause", "CauseType"),
+    Question("MedicationIntent", "medications", "medication", "MedicationType"),
+    Question("ConditionIntent", "conditions", "condition", "ConditionType"),
     Question("PreventionIntent", "prevention"),
-    Question("FoodsIntent", "foods", "mineral"),
-    Question("SupplementsIntent", "supplements", "supplement"),
+    Question("FoodsIntent", "foods", "mineral", "MineralType"),
+    Question("SupplementsIntent", "supplements", "supplement", "SupplementType"),
     Question("ReliefIntent", "relief"),
     Question("ShoesActivityIntent", "shoes_activity"),
     Question("DoctorIntent", "doctor"),
-    Question("StretchIntent", "stretches", "stretch"),
+    Question("StretchIntent", "stretches", "stretch", "StretchType"),
 )
-RED_FLAGS = Question("RedFlagIntent", "red_flags", "symptom")
+RED_FLAGS = Question("RedFlagIntent", "red_flags", "symptom", "SymptomType")
 BY_INTENT = {q.intent: q for q in (*QUESTIONS, RED_FLAGS)}
+# The free-text question: its one slot is an AMAZON.SearchQuery.
+FREE_TEXT = "QuestionIntent"
+QUERY = "query"
 
 
 @dataclass(frozen=True)
@@ -60,11 +75,11 @@ class Choice:
 
 
 def pick(handler_input: HandlerInput, words: Content, question: Question) -> Choice:
-    if question.slot is None:
+    if question.slot is None or question.slot_type is None:
         return Choice(question.branch, "exact")
     overview = f"{question.branch}.{OVERVIEW}"
     spoken = raw_value(handler_input, question.slot)
-    synonyms = words.synonyms(f"topics.{question.branch}")
+    synonyms = words.synonyms(question.slot_type)
     # Alexa's entity resolution first, then the exact words, then the words inside a longer phrase.
     value_id = resolve(handler_input, question.slot, synonyms)
     if value_id is not None:
@@ -146,28 +161,79 @@ class QuestionHandler(AbstractRequestHandler):
         return answer(handler_input, choice.path, lead)
 
 
-class RedFlagHandler(AbstractRequestHandler):
+def red_flag(handler_input: HandlerInput, path: str) -> Response:
     """Warning signs: the urgent advice comes first and alone, with no offers after it."""
+    words = content(handler_input)
+    key = f"topics.{path}"
+    offers.make(handler_input, None)
+    shown = card(words, path)
+    if words.has(f"{key}.urgent") and words.get(f"{key}.urgent"):
+        # End the session: the person should be calling for help, not hearing a reprompt.
+        return reply(handler_input, words.say(f"{key}.answer"), card=shown, end_session=True)
+    return reply(
+        handler_input,
+        [words.say(f"{key}.answer"), words.say("prompts.red_flag_follow")],
+        reprompt=words.say("prompts.red_flag_reprompt"),
+        card=shown,
+    )
 
+
+class RedFlagHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, RED_FLAGS.intent)
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        words = content(handler_input)
-        path = pick(handler_input, words, RED_FLAGS).path
-        key = f"topics.{path}"
-        offers.make(handler_input, None)
-        shown = card(words, path)
-        if words.has(f"{key}.urgent") and words.get(f"{key}.urgent"):
-            # End the session: the person should be calling for help, not hearing a reprompt.
-            return reply(handler_input, words.say(f"{key}.answer"), card=shown, end_session=True)
+        return red_flag(handler_input, pick(handler_input, content(handler_input), RED_FLAGS).path)
+
+
+def answer_route(handler_input: HandlerInput, where: router.Route) -> Response:
+    """Speak what the router found: a red flag, a topic, the routine, reminders, or what we can do."""
+    words = content(handler_input)
+    if where.kind == "red_flag":
+        return red_flag(handler_input, where.target)
+    if where.kind == "routine":
+        if where.target == "start":
+            return routine.StartRoutineHandler().handle(handler_input)
+        offers.make(handler_input, offers.ROUTINE)
         return reply(
             handler_input,
-            [words.say(f"{key}.answer"), words.say("prompts.red_flag_follow")],
-            reprompt=words.say("prompts.red_flag_reprompt"),
-            card=shown,
+            [*offers.disclaimer_once(handler_input), words.say("routine.describe")],
+            reprompt=words.say("routine.offer_reprompt"),
         )
+    if where.kind == "reminders":
+        return reminders.continue_as(handler_input, where.target, where.reminder_kind)
+    if where.kind == "topic":
+        lead = offers.disclaimer_once(handler_input)
+        if where.note:
+            lead.append(words.say("prompts.doctor_note"))
+        if where.unknown:
+            lead.append(words.say("prompts.unknown_choice", value=where.unknown))
+        return answer(handler_input, follow(words, where.target), lead)
+    offers.make(handler_input, None)
+    if routine.running(handler_input):
+        # Mid-routine, whatever was said, the way on is "next".
+        return reply(
+            handler_input, words.say("routine.next_reprompt"), reprompt=words.say("routine.next_reprompt")
+        )
+    return reply(
+        handler_input, words.say("prompts.fallback"), reprompt=words.say("prompts.fallback_reprompt")
+    )
+
+
+class FreeTextHandler(AbstractRequestHandler):
+    """QuestionIntent: a question in the user's own words, sent where its vocabulary points."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent(handler_input, FREE_TEXT)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        text = raw_value(handler_input, QUERY)
+        where = router.route(text, content(handler_input))
+        if where.kind == "nothing":
+            # What people ask that we have no words for is what the vocabulary should learn next.
+            log.info("free-text question matched no topic: %s", safe(text or ""))
+        return answer_route(handler_input, where)
 
 
 def build(services: SkillServices) -> list[AbstractRequestHandler]:
-    return [RedFlagHandler(), *(QuestionHandler(q) for q in QUESTIONS)]
+    return [RedFlagHandler(), *(QuestionHandler(q) for q in QUESTIONS), FreeTextHandler()]

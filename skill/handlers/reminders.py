@@ -47,7 +47,7 @@ EVENING_KINDS = {"stretch"}
 
 
 def _kind(handler_input: HandlerInput, words: Content) -> str | None:
-    return resolve(handler_input, "kind", words.synonyms("reminders.kinds"))
+    return resolve(handler_input, "kind", words.synonyms("ReminderKind"))
 
 
 def _evening(kind: str, at: time) -> time:
@@ -140,7 +140,7 @@ class SetReminderHandler(AbstractRequestHandler):
             return _ask(
                 handler_input, "time", "reminders.ask_time", "reminders.ask_time_reprompt", action=action
             )
-        day_synonyms = words.synonyms("reminders.days")
+        day_synonyms = words.synonyms("DayType")
         day_ids = [d for d in (resolve(handler_input, s, day_synonyms) for s in DAY_SLOTS) if d]
         days = day_mask(day_ids) or EVERY_DAY
 
@@ -312,22 +312,28 @@ class CancelReminderHandler(AbstractRequestHandler):
             return _cancel(handler_input, kind)
         if confirmation == "DENIED":
             return _kept(handler_input)
-        label = words.text(f"reminders.kinds.{kind}.label")
-        mine = [v for v in services(handler_input).reminders.list(user_id(handler_input)) if v.kind == kind]
-        if not mine:
-            return reply(
-                handler_input,
-                words.say("reminders.cancel_none", label=label),
-                reprompt=words.say("reminders.after_cancel_reprompt"),
-            )
-        offers.make(handler_input, f"cancel:{kind}")
+        return _confirm_cancel(handler_input, kind)
+
+
+def _confirm_cancel(handler_input: HandlerInput, kind: str) -> Response:
+    """Name the reminders of this kind and ask before deleting them (the offer holds the answer)."""
+    words = content(handler_input)
+    label = words.text(f"reminders.kinds.{kind}.label")
+    mine = [v for v in services(handler_input).reminders.list(user_id(handler_input)) if v.kind == kind]
+    if not mine:
         return reply(
             handler_input,
-            words.say(
-                "reminders.cancel_confirm", label=label, times=say_times(words, [v.local_time for v in mine])
-            ),
-            reprompt=words.say("reminders.cancel_confirm_reprompt"),
+            words.say("reminders.cancel_none", label=label),
+            reprompt=words.say("reminders.after_cancel_reprompt"),
         )
+    offers.make(handler_input, f"cancel:{kind}")
+    return reply(
+        handler_input,
+        words.say(
+            "reminders.cancel_confirm", label=label, times=say_times(words, [v.local_time for v in mine])
+        ),
+        reprompt=words.say("reminders.cancel_confirm_reprompt"),
+    )
 
 
 class CancelAllRemindersHandler(AbstractRequestHandler):
@@ -370,28 +376,8 @@ class ReminderOfferYesHandler(AbstractRequestHandler):
         offers.make(handler_input, None)
         if offer.startswith("cancel:"):
             return _cancel(handler_input, offer.split(":", 1)[1])
-        words = content(handler_input)
         kind = offer.split(":", 1)[1] if ":" in offer else None
-        slots = {
-            name: Slot(name=name, confirmation_status=SlotConfirmationStatus.NONE)
-            for name in ("kind", *TIME_SLOTS, *DAY_SLOTS)
-        }
-        intent = Intent(
-            name="SetReminderIntent", slots=slots, confirmation_status=IntentConfirmationStatus.NONE
-        )
-        if kind is None:
-            return _ask(
-                handler_input, "kind", "reminders.ask_kind", "reminders.ask_kind_reprompt", intent=intent
-            )
-        slots["kind"].value = kind
-        return _ask(
-            handler_input,
-            "time",
-            "reminders.ask_time",
-            "reminders.ask_time_reprompt",
-            intent=intent,
-            action=words.text(f"reminders.kinds.{kind}.action"),
-        )
+        return continue_as(handler_input, "set", kind)
 
 
 class ReminderOfferNoHandler(AbstractRequestHandler):
@@ -405,6 +391,52 @@ class ReminderOfferNoHandler(AbstractRequestHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         offers.make(handler_input, None)
         return _kept(handler_input)
+
+
+# What each reminder intent needs next when the conversation arrives at it from elsewhere (a yes to
+# an offer, a reminder request in other words): its slots, and the prompts for the kind and time.
+_CONTINUE = {
+    "set": (
+        "SetReminderIntent",
+        ("kind", *TIME_SLOTS, *DAY_SLOTS),
+        "reminders.ask_kind",
+        "reminders.ask_time",
+    ),
+    "move": (
+        "MoveReminderIntent",
+        ("kind", "fromTime", "time"),
+        "reminders.move_ask_kind",
+        "reminders.move_ask_time",
+    ),
+    "cancel": ("CancelReminderIntent", ("kind",), "reminders.cancel_ask_kind", None),
+}
+
+
+def continue_as(handler_input: HandlerInput, action: str, kind: str | None) -> Response:
+    """Carry on as the reminder intent for ``action`` (set, list, move, cancel, cancel_all).
+
+    Used when the request was not that intent: the user said yes to a reminder offer, or asked in
+    words the models send as a free-text question. Alexa is asked for what the intent still needs
+    (the kind, then the time) with the intent itself as ``updatedIntent``, so the answer arrives as
+    that intent.
+    """
+    if action == "list":
+        return ListRemindersHandler().handle(handler_input)
+    if action == "cancel_all":
+        return CancelAllRemindersHandler().handle(handler_input)
+    if action == "cancel" and kind is not None:
+        return _confirm_cancel(handler_input, kind)
+    name, slot_names, ask_kind, ask_time = _CONTINUE[action]
+    slots = {n: Slot(name=n, confirmation_status=SlotConfirmationStatus.NONE) for n in slot_names}
+    intent = Intent(name=name, slots=slots, confirmation_status=IntentConfirmationStatus.NONE)
+    if kind is None or ask_time is None:
+        return _ask(handler_input, "kind", ask_kind, "reminders.ask_kind_reprompt", intent=intent)
+    words = content(handler_input)
+    slots["kind"].value = kind
+    # The set prompt names the action ("drink some water"), the move prompt the reminder's label.
+    part = "action" if action == "set" else "label"
+    params = {part: words.text(f"reminders.kinds.{kind}.{part}")}
+    return _ask(handler_input, "time", ask_time, "reminders.ask_time_reprompt", intent=intent, **params)
 
 
 def build(services: SkillServices) -> list[AbstractRequestHandler]:

@@ -139,3 +139,19 @@ test("no to the reminder offer at the end lets the user sleep", async () => {
   assertMentions(no.speech, ["sleep well"], "goodnight");
   assert.equal(no.ended, true);
 });
+
+test("what the skill tells people to say, and the obvious variants, all start the routine", async () => {
+  for (const phrase of [
+    "walk me through my bedtime stretches",
+    "start my routine",
+    "start the bedtime routine",
+    "start a bedtime routine",
+    "walk me through my stretches",
+    "walk me through a bedtime routine",
+    "take me through the stretches",
+    "begin my bedtime routine",
+  ]) {
+    const t = await ask(newAlexa(), phrase, "StartRoutineIntent");
+    assertStep(t, 1, `"${phrase}"`);
+  }
+});
