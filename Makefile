@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python bench/bench_endpoint.py
 	$(BIN)/python bench/bench_request_guards.py
 	$(BIN)/python bench/bench_http.py
+	$(BIN)/python bench/bench_metrics.py
 
 stub: install
 	$(BIN)/python -m tests.stubs.alexa_api --port 8088

@@ -25,6 +25,7 @@ that were already written; no send for that user can start after it returns.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import logging
 import random
@@ -42,7 +43,7 @@ from scheduler import aio
 from scheduler import queries as q
 from scheduler.channels import Channel, Notice, Outcome, SendResult, reference_id_for
 from scheduler.config import WorkerSettings
-from scheduler.logs import safe, user_ref
+from scheduler.logs import NO_VALUE, bind, safe, user_ref
 from scheduler.recurrence import next_occurrence
 from scheduler.retry import plan_retry
 
@@ -162,6 +163,7 @@ class Dispatcher:
         clock: Callable[[], datetime],
         worker_id: str,
         rng: random.Random | None = None,
+        on_sent: Callable[[float], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._channel = channel
@@ -169,6 +171,8 @@ class Dispatcher:
         self._clock = clock
         self.worker_id = worker_id[:64]  # the width of reminders.lease_owner
         self._rng = rng or random.Random()
+        # Told each delivered notice's lateness in seconds (the worker's metrics).
+        self._on_sent = on_sent
         self._lease_margin = min(settings.lease * 0.25, MAX_LEASE_MARGIN)
         self._wave = max(1, min(MAX_WAVE, settings.concurrency // 2))
 
@@ -223,7 +227,9 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
 
         async def db(fn: Callable[..., T], *args: Any) -> T:
-            return await loop.run_in_executor(None, fn, *args)
+            # In a copy of this context, so the database thread's lines carry the tick's id, and a
+            # user named in one call is gone after it.
+            return await loop.run_in_executor(None, contextvars.copy_context().run, fn, *args)
 
         concurrency = self._settings.concurrency
         tasks: set[asyncio.Task[_Sent]] = set()
@@ -282,6 +288,8 @@ class Dispatcher:
 
     async def _send(self, job: _ToSend) -> _Sent:
         claim = job.claim
+        # Each send is its own task, with its own copy of the context: the channel's lines name the user.
+        bind(user=user_ref(job.alexa_user_id))
         try:
             notice = Notice(
                 reminder_id=claim.id,
@@ -321,6 +329,8 @@ class Dispatcher:
             reopened: list[tuple[int, datetime]] = []
             for claim in wave:
                 state = states.get(claim.id)
+                # The lines about this claim name its user (the context is this call's own copy).
+                bind(user=user_ref(state.alexa_user_id) if state else NO_VALUE)
                 who = _who(claim, state.alexa_user_id if state else None)
                 occurrence = claim.occurrence_at
                 if state is None:
@@ -389,6 +399,7 @@ class Dispatcher:
                     )
                 attempts = existing.attempts if existing is not None else 0
                 jobs.append(_ToSend(claim, state.alexa_user_id, state.locale, reference_id, attempts))
+            bind(user=NO_VALUE)
             q.insert_deliveries(session, new_rows)
             q.reopen_deliveries(session, reopened)
             q.release_many(session, released)
@@ -476,6 +487,7 @@ class Dispatcher:
         problems: list[tuple[_Sent, SendResult, int]] = []
         for sent in done:
             claim, result = sent.job.claim, sent.result
+            bind(user=user_ref(sent.job.alexa_user_id))
             if result is None:
                 stats.errors += 1
                 continue
@@ -509,9 +521,12 @@ class Dispatcher:
             if result.outcome in (Outcome.DELIVERED, Outcome.DUPLICATE):
                 # The skill greets the user with this reminder's purpose next time they open it.
                 greetings[claim.user_id] = claim.kind
+                if self._on_sent is not None and result.outcome is Outcome.DELIVERED:
+                    self._on_sent((now - claim.occurrence_at).total_seconds())
             else:
                 problems.append((sent, result, attempts))
             completed.append(claim)
+        bind(user=NO_VALUE)
         with self._sessions.begin() as session:
             # Deliveries, then reminders, then users: the order forget_user deletes in, so the two
             # never wait for each other in a circle on PostgreSQL.
@@ -520,7 +535,9 @@ class Dispatcher:
             self._complete(session, completed, stats)
             q.set_pending_greetings(session, greetings)
             for sent, result, attempts in problems:
+                bind(user=user_ref(sent.job.alexa_user_id))
                 self._report(session, sent, result, attempts)
+            bind(user=NO_VALUE)
 
     def _report(self, session: Session, sent: _Sent, result: SendResult, attempts: int) -> None:
         """Log a failed delivery for the operator; on 403, also stop delivering to that user."""

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -31,11 +32,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
+from scheduler import heartbeat, metrics, reports
 from scheduler.channels import Channel, channel_from_env
 from scheduler.config import WorkerSettings
 from scheduler.db import make_engine, make_session_factory, utcnow
-from scheduler.dispatch import Dispatcher
+from scheduler.dispatch import Dispatcher, TickStats
+from scheduler.log_setup import configure_logging
+from scheduler.logs import NO_VALUE, log_context, new_id
 
 # Named explicitly: under `python -m scheduler.worker` __name__ is "__main__".
 log = logging.getLogger("scheduler.worker")
@@ -54,9 +60,41 @@ def make_worker_id() -> str:
 class _Parts:
     settings: WorkerSettings
     engine: Engine
+    sessions: sessionmaker[Session]
     channel: Channel
     owns_channel: bool
     dispatcher: Dispatcher
+    clock: Callable[[], datetime]
+    heartbeat_file: Path
+
+    @property
+    def max_age_s(self) -> float:
+        return heartbeat.default_max_age(self.settings.tick_seconds, self.settings.lease_seconds)
+
+    def beat(self, last_tick: str, errors: int = 0) -> None:
+        try:
+            heartbeat.write(
+                self.heartbeat_file,
+                worker_id=self.dispatcher.worker_id,
+                at=self.clock(),
+                max_age_s=self.max_age_s,
+                last_tick=last_tick,
+                errors=errors,
+            )
+        except OSError as exc:
+            log.error("heartbeat not written to %s: %s", self.heartbeat_file, exc.strerror or exc)
+
+    def after_tick(self, stats: TickStats | None, duration_s: float) -> None:
+        """The tick's metrics, the backlog's age (one indexed query) and a heartbeat."""
+        oldest: float | None = None
+        try:
+            with self.sessions() as session:
+                oldest = reports.oldest_due_age(session, self.clock())
+        except SQLAlchemyError as exc:
+            log.warning("oldest due reminder not measured: %s", exc.__class__.__name__)
+        done = stats if stats is not None else TickStats(errors=1)
+        metrics.record_tick(done, duration_s, oldest)
+        self.beat(done.summary() or "nothing was due", done.errors)
 
     def close(self) -> None:
         if self.owns_channel:
@@ -69,14 +107,25 @@ def _build(env: Mapping[str, str], clock: Callable[[], datetime] | None, channel
     owns_channel = channel is None
     chosen = channel if channel is not None else channel_from_env(env)
     engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
     dispatcher = Dispatcher(
-        make_session_factory(engine),
+        sessions,
         chosen,
         settings,
         clock=clock or utcnow,
         worker_id=make_worker_id(),
+        on_sent=metrics.observe_lateness,
     )
-    return _Parts(settings, engine, chosen, owns_channel, dispatcher)
+    return _Parts(
+        settings,
+        engine,
+        sessions,
+        chosen,
+        owns_channel,
+        dispatcher,
+        clock or utcnow,
+        heartbeat.heartbeat_path(env),
+    )
 
 
 class _SkippedTickFilter(logging.Filter):
@@ -104,11 +153,16 @@ def _quiet_chatty_loggers() -> None:
 
 def _add_tick_job(scheduler: BaseScheduler, parts: _Parts, keep_going: Callable[[], bool]) -> None:
     def tick() -> None:
-        try:
-            parts.dispatcher.tick(keep_going=keep_going)
-        except Exception:
-            # The next tick tries again; the leases bring back whatever this one had claimed.
-            log.exception("dispatch tick failed; will retry next tick")
+        # Each tick's lines share an id, as a request's do in the skill.
+        with log_context(request_id=new_id("tick-"), user=NO_VALUE):
+            started = time.monotonic()
+            stats: TickStats | None = None
+            try:
+                stats = parts.dispatcher.tick(keep_going=keep_going)
+            except Exception:
+                # The next tick tries again; the leases bring back whatever this one had claimed.
+                log.exception("dispatch tick failed; will retry next tick")
+            parts.after_tick(stats, time.monotonic() - started)
 
     scheduler.add_job(
         tick,
@@ -140,9 +194,15 @@ def run_worker(
         return EXIT_CONFIG
     try:
         if once:
-            stats = parts.dispatcher.tick()
+            with log_context(request_id=new_id("tick-"), user=NO_VALUE):
+                stats = parts.dispatcher.tick()
             log.info("single tick done: %s", stats.summary() or "nothing was due")
             return EXIT_TICK_ERRORS if stats.errors else EXIT_OK
+        try:
+            metrics.serve(env)
+        except ValueError as exc:
+            log.error("worker not started: %s", exc)
+            return EXIT_CONFIG
         return _run_blocking(parts)
     finally:
         parts.close()
@@ -185,6 +245,7 @@ def _run_blocking(parts: _Parts) -> int:
             parts.settings.concurrency,
             parts.channel.name,
         )
+        parts.beat("started")
         if not stopping.is_set():
             scheduler.start()  # returns once shutdown() has run
         for thread in stopper:
@@ -228,10 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scheduler.worker", description=__doc__)
     parser.add_argument("--once", action="store_true", help="run a single dispatch tick and exit")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging()
     return run_worker(dict(os.environ), once=args.once)
 
 

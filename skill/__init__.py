@@ -22,8 +22,10 @@ _OBJECT_KEYS = {"CLOCK", "VERIFIER_ROOTS", "CERT_FETCH", "REMINDER_SERVICE"}
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. Configuration comes from the environment; ``test_config`` overrides it."""
+    from skill import request_context
     from skill.builder import build_skill
     from skill.endpoint import EXTENSION, bp
+    from skill.metrics import bp as metrics_bp
     from skill.publishing.pages import bp as publishing_pages
     from skill.replay import ReplayGuard
     from skill.services import SkillServices
@@ -71,6 +73,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     }
     app.register_blueprint(bp)
     app.register_blueprint(publishing_pages)
+    app.register_blueprint(metrics_bp)
+    if not settings.verify_requests:
+        # The page posts unsigned envelopes to /alexa: it can only work with verification off.
+        from skill.simulator import bp as simulator_bp
+
+        app.register_blueprint(simulator_bp)
+    request_context.init_app(app)
     _register_errors(app)
     return app
 

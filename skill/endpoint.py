@@ -8,6 +8,7 @@ not be stored; never a 500, and never speech where Alexa expects silence.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, cast
 
 from ask_sdk_core.skill import CustomSkill
@@ -17,10 +18,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from scheduler.logs import safe
-from skill import json_body
+from skill import json_body, metrics
 from skill.errors import EventNotStored, EventRefused, describe, stack
 from skill.handlers.events import event_problem
 from skill.replay import ReplayGuard
+from skill.request_context import bind_user
 from skill.request_kinds import is_event, may_speak
 from skill.serializer import EnvelopeSerializer
 from skill.services import SkillServices
@@ -47,6 +49,7 @@ def _refuse(
 ) -> tuple[Response, int]:
     """The client gets ``reason`` (fixed words); the log line adds ``detail`` for the operator."""
     log.warning("refused request %s: %s%s", safe(request_id), safe(reason), f" ({detail})" if detail else "")
+    metrics.record_refusal(reason)
     return jsonify({"error": reason}), status
 
 
@@ -71,6 +74,14 @@ def read_body(limit: int) -> bytes | None:
 
 @bp.post("/alexa")
 def alexa() -> Any:
+    started = time.perf_counter()
+    labels = metrics.RequestLabels()
+    answer = _answer(labels)
+    metrics.record_request(labels, answer[1] if isinstance(answer, tuple) else answer.status_code, started)
+    return answer
+
+
+def _answer(labels: metrics.RequestLabels) -> Response | tuple[Response, int]:
     ext = current_app.extensions[EXTENSION]
     services: SkillServices = ext["services"]
     skill: CustomSkill = ext["skill"]
@@ -84,9 +95,11 @@ def alexa() -> Any:
         payload = json_body.parse(body)
     except json_body.BodyError as exc:
         return _refuse(exc.reason)
+    bind_user(payload)
     problem = _shape_problem(payload)
     if problem:
         return _refuse(problem, _request_id(payload))
+    labels.read(payload)
     request_id: str = payload["request"]["requestId"]
     request_type: str = payload["request"]["type"]
 

@@ -10,14 +10,23 @@
 | ``WEB_THREADS`` | ``4`` | threads per worker |
 | ``WEB_TIMEOUT`` | ``30`` | seconds before a silent worker is restarted, and for a graceful stop |
 | ``WEB_ACCESS_LOG`` | ``true`` | one line per request (through the same log handler as the app) |
+| ``PROMETHEUS_MULTIPROC_DIR`` | a new folder per start | where the worker processes write their metrics |
 
 Logging is ``scheduler.log_setup.logging_config``, the same as the ``cramp-coach`` commands, with
 gunicorn's own loggers sent through it, so every line has one format and ``LOG_LEVEL`` applies.
+
+Metrics: each worker process writes its samples to files in one folder, which ``GET /metrics``
+merges (prometheus-client's multiprocess mode), so a scrape counts every process whichever one
+answers it. The folder is made (or emptied) when the server starts, before any worker imports the
+app, and a new folder is removed when it stops.
 """
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
+import tempfile
 from typing import Any
 
 from scheduler.config import _int as env_int
@@ -26,10 +35,13 @@ from skill.config import parse_bool
 
 __all__ = [
     "bind",
+    "child_exit",
     "control_socket_disable",
     "graceful_timeout",
     "keepalive",
     "logconfig_dict",
+    "on_exit",
+    "on_starting",
     "threads",
     "timeout",
     "worker_class",
@@ -78,3 +90,35 @@ def _gunicorn_logging() -> dict[str, Any]:
 
 
 logconfig_dict = _gunicorn_logging()
+
+
+_MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
+_made_metrics_dir: list[str] = []
+
+
+def on_starting(server: Any) -> None:
+    """In the master, before the workers: the one metrics folder they all write to, empty."""
+    given = _env.get(_MULTIPROC)
+    if given:
+        os.makedirs(given, exist_ok=True)
+        # Samples from an earlier run would be added to this one's.
+        for stale in glob.glob(os.path.join(given, "*.db")):
+            os.remove(stale)
+        folder = given
+    else:
+        folder = tempfile.mkdtemp(prefix="cramp-coach-metrics-", dir=worker_tmp_dir)
+        _made_metrics_dir.append(folder)
+    # Workers are forked after this and import the app (and prometheus-client) then, so they see it.
+    os.environ[_MULTIPROC] = folder
+    server.log.info("metrics of all worker processes are kept in %s", folder)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]  # (untyped upstream)
+
+
+def on_exit(server: Any) -> None:
+    for folder in _made_metrics_dir:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -13,14 +13,16 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from scheduler.logs import user_ref
 from tests.envelopes import Envelopes
+from tests.test_log_setup import LINE
 
-LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: ")
 LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
 
 
@@ -74,8 +76,8 @@ def test_a_bad_setting_is_a_clear_error(
         settings(monkeypatch, **{name: value})
 
 
-@pytest.fixture
-def gunicorn(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+@contextmanager
+def running_gunicorn(sqlite_url: str, tmp_path: Path, **settings: str) -> Iterator[tuple[str, Path]]:
     """gunicorn with the packaged settings on a free loopback port; yields its URL and log file."""
     log = tmp_path / "gunicorn.log"
     env = {
@@ -87,6 +89,7 @@ def gunicorn(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         "WEB_CONCURRENCY": "1",
         "WEB_THREADS": "2",
         "LOG_LEVEL": "INFO",
+        **settings,
     }
     command = [sys.executable, "-m", "gunicorn", "-c", "python:skill.gunicorn_conf"]
     with log.open("w") as sink:
@@ -96,12 +99,25 @@ def gunicorn(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         wait_for(lambda: _healthy(url), process)
         yield url, log
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it has not stopped within 30 s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def gunicorn(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    with running_gunicorn(sqlite_url, tmp_path) as running:
+        yield running
 
 
 def wait_for(probe: Any, process: subprocess.Popen[bytes] | None = None, seconds: float = 30) -> Any:
@@ -136,13 +152,24 @@ def test_under_gunicorn_info_lines_are_kept_in_the_one_format(
     request = urllib.request.Request(f"{url}/alexa", data=body, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
+        request_id = response.headers["X-Request-ID"]
     # gunicorn writes the access line after the answer is sent: wait for both.
     lines = wait_for(lambda: _lines_with(log, "skill enabled by user", "POST /alexa"))
-    assert any("INFO gunicorn.error: Booting worker" in line for line in lines)
-    assert any("INFO gunicorn.access:" in line and "POST /alexa" in line for line in lines)
-    assert any("INFO skill.handlers.events: skill enabled by user" in line for line in lines)
     for line in lines:
         assert LINE.match(line), line
+    booting = [line for line in lines if "gunicorn.error: Booting worker" in line]
+    access = [
+        line for line in lines if "INFO" in line and "gunicorn.access:" in line and "POST /alexa" in line
+    ]
+    enabled = [line for line in lines if "INFO" in line and "events: skill enabled by user" in line]
+    assert booting and access and enabled, lines
+    # The skill's line and gunicorn's access line, written after the answer, name the same request
+    # and the same user.
+    user = user_ref(Envelopes.USER_ID)
+    for line in (access[0], enabled[0]):
+        found = LINE.match(line)
+        assert found is not None
+        assert (found["request"], found["user"]) == (request_id, user), line
 
 
 def _lines_with(log: Path, *words: str) -> list[str] | None:
@@ -158,5 +185,12 @@ def test_the_checkouts_gunicorn_conf_is_the_packaged_one(monkeypatch: pytest.Mon
     # The file imported the module for real; later run_module calls want it unimported.
     sys.modules.pop("skill.gunicorn_conf", None)
     names = set(packaged["__all__"])
-    assert {name: checkout[name] for name in names} == {name: packaged[name] for name in names}
+    assert {name: _comparable(checkout[name]) for name in names} == {
+        name: _comparable(packaged[name]) for name in names
+    }
     assert checkout["threads"] == 3
+
+
+def _comparable(setting: Any) -> Any:
+    # Hooks are functions: the same one when it is the same code.
+    return setting.__code__ if callable(setting) else setting

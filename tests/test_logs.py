@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 
 import pytest
 
-from scheduler.logs import safe, user_ref
+from scheduler.logs import NO_VALUE, ContextFilter, about, log_context, request_id_from, safe, user_ref
 
 
 @pytest.mark.parametrize(
@@ -58,3 +59,45 @@ def test_user_ref_is_short_stable_and_distinct() -> None:
     assert one not in user_ref(one)
     assert user_ref(None) == user_ref("") == "u-none"
     assert user_ref("lone \ud800").startswith("u-")
+
+
+def test_the_filter_names_the_contexts_user_or_the_one_a_line_is_about() -> None:
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep()
+    handler.addFilter(ContextFilter())
+    logger = logging.getLogger("test.context")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+    def lines() -> None:
+        with log_context(request_id="tick-1", user=user_ref("amzn1.ask.account.A")):
+            logger.info("about the context's user")
+            logger.info("about another", extra=about("amzn1.ask.account.B"))
+            with log_context(user=NO_VALUE):
+                logger.info("about nobody")
+        logger.info("outside")
+
+    try:
+        # A fresh context: a request handled earlier on this thread leaves its values bound.
+        contextvars.Context().run(lines)
+    finally:
+        logger.removeHandler(handler)
+    seen = [(r.request_id, r.user) for r in records]  # type: ignore[attr-defined]
+    assert seen == [
+        ("tick-1", user_ref("amzn1.ask.account.A")),
+        ("tick-1", user_ref("amzn1.ask.account.B")),
+        ("tick-1", NO_VALUE),
+        (NO_VALUE, NO_VALUE),
+    ]
+
+
+def test_request_ids_from_outside_are_kept_only_when_plain() -> None:
+    assert request_id_from("caddy-1.2:3") == "caddy-1.2:3"
+    for bad in (None, "", "a b", "x" * 65, "id\nforged"):
+        made = request_id_from(bad)
+        assert made != bad and len(made) == 12

@@ -126,6 +126,9 @@ def spawn(postgres_url: str, stub: AlexaApiStub, tmp_path: Path) -> Iterator[Cal
             "ALEXA_API_ENDPOINT": stub.url,
             "LWA_TOKEN_URL": stub.token_url,
             "WORKER_TICK_SECONDS": "0.5",
+            # Several workers at once: each its own metrics port and heartbeat, none shared with the host's.
+            "WORKER_METRICS_PORT": "0",
+            "WORKER_HEARTBEAT_FILE": str(tmp_path / f"{name}.heartbeat"),
             **settings,
         }
         worker = Worker(name, env, tmp_path)
