@@ -276,6 +276,71 @@ def test_the_python_matcher_agrees_with_the_simulator(
     assert disagree == []
 
 
+# --- "How am I doing?" in every locale ------------------------------------------------------------
+
+# Ways to ask after the habit, said after tonight's routine is done; none is a held-out phrasing.
+PROGRESS_PHRASINGS = (
+    "how am I doing",
+    "how am I getting on",
+    "how am I going",
+    "how have I been doing",
+    "how have I been getting on with my stretches",
+    "what's my streak",
+    "how's my streak looking",
+    "show me my progress",
+    "how many nights have I done my routine",
+    "how many nights in a row have I done my stretches",
+    "did I do my stretches last night",
+    "am I keeping up with my bedtime routine",
+    "how is my routine going",
+)
+
+
+@pytest.fixture(scope="module")
+def progress_heard(
+    node_modules: None, skill_url: str, api_stub: AlexaApiStub, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[dict[str, Any]]]:
+    """locale -> what the simulator matched and the skill said, for each progress phrasing."""
+    assert NODE is not None
+    entries = [{"id": f"p{i}", "say": text, "needs": "finished"} for i, text in enumerate(PROGRESS_PHRASINGS)]
+    path = tmp_path_factory.mktemp("progress") / "phrasings.json"
+    path.write_text(json.dumps(entries), encoding="utf-8")
+    runs = {
+        locale: subprocess.Popen(
+            [NODE, "phrasings.mjs"],
+            cwd=E2E,
+            env=node_env(locale, skill_url, api_stub, CRAMP_PHRASINGS=str(path)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for locale in LOCALES
+    }
+    out: dict[str, list[dict[str, Any]]] = {}
+    for locale, run in runs.items():
+        stdout, stderr = run.communicate(timeout=NODE_TIMEOUT)
+        assert run.returncode == 0, f"phrasings.mjs failed for {locale}:\n{stdout}\n{stderr}"
+        out[locale] = [json.loads(line) for line in stdout.splitlines()]
+    return out
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_how_am_i_doing_is_understood_in_every_locale(
+    locale: str, progress_heard: dict[str, list[dict[str, Any]]]
+) -> None:
+    words = load_language("en")
+    lines = progress_heard[locale]
+    assert [line["say"] for line in lines] == list(PROGRESS_PHRASINGS)
+    for line in lines:
+        assert line["matched"], f"{line['say']!r}: {line.get('error')}"
+        assert line["intent"] == "ProgressIntent", line
+        assert well_formed(line) == [], line
+        said = words_of(line["speech"])
+        # Tonight's routine, done just before, is the one night of the two weeks.
+        assert words.text("habit.progress.one").lower() in said, said
+        assert words.text("habit.progress.tonight_done").lower() in said, said
+
+
 # --- What the skill tells people to say -----------------------------------------------------------
 
 # "say: start my routine.", "ask: how do I prevent leg cramps?": up to the end of the sentence (a
