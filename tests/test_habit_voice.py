@@ -10,15 +10,16 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from scheduler.models import SkillState, User
+from scheduler.models import User
 from skill import habit
 from skill.content import load_language
 from skill.endpoint import EXTENSION
 from tests.conftest import Clock
 from tests.envelopes import Envelopes, reprompt_of, said
 from tests.test_questions import Talk, heard
+from tests.test_routine import saved
 
 WORDS = load_language("en")
 STEPS = WORDS.get("routine.steps")
@@ -34,14 +35,6 @@ def talk(client: FlaskClient, envelopes: Envelopes, alexa_stub: Any, clock: Cloc
     t = Talk(client, envelopes)
     heard(t)
     return t
-
-
-def saved(app: Flask, talk: Talk) -> dict[str, Any]:
-    with app.extensions[EXTENSION]["services"].sessions() as session:
-        attributes = session.scalar(
-            select(SkillState.attributes).where(SkillState.alexa_user_id == talk.user_id)
-        )
-    return dict(attributes or {})
 
 
 def do_routine(talk: Talk) -> dict[str, Any]:

@@ -205,7 +205,15 @@ def heldout() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def heard(node_modules: None, skill_url: str, api_stub: AlexaApiStub) -> dict[str, dict[str, dict[str, Any]]]:
-    """locale -> phrasing id -> what the simulator matched and the skill said.
+    """locale -> phrasing id -> what the simulator matched and the skill said."""
+    said = say_in_every_locale(HELDOUT, skill_url, api_stub)
+    return {locale: {line["id"]: line for line in lines} for locale, lines in said.items()}
+
+
+def say_in_every_locale(
+    phrasings: Path, skill_url: str, api_stub: AlexaApiStub
+) -> dict[str, list[dict[str, Any]]]:
+    """locale -> one line per phrasing of the file, said through tests/e2e/phrasings.mjs.
 
     One node process a locale, the five at once (they overlap waiting on the server), one server.
     """
@@ -214,18 +222,18 @@ def heard(node_modules: None, skill_url: str, api_stub: AlexaApiStub) -> dict[st
         locale: subprocess.Popen(
             [NODE, "phrasings.mjs"],
             cwd=E2E,
-            env=node_env(locale, skill_url, api_stub, CRAMP_PHRASINGS=str(HELDOUT)),
+            env=node_env(locale, skill_url, api_stub, CRAMP_PHRASINGS=str(phrasings)),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for locale in LOCALES
     }
-    out: dict[str, dict[str, dict[str, Any]]] = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     for locale, run in runs.items():
         stdout, stderr = run.communicate(timeout=NODE_TIMEOUT)
         assert run.returncode == 0, f"phrasings.mjs failed for {locale}:\n{stdout}\n{stderr}"
-        out[locale] = {line["id"]: line for line in map(json.loads, stdout.splitlines())}
+        out[locale] = [json.loads(line) for line in stdout.splitlines()]
     return out
 
 
@@ -301,27 +309,10 @@ def progress_heard(
     node_modules: None, skill_url: str, api_stub: AlexaApiStub, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, list[dict[str, Any]]]:
     """locale -> what the simulator matched and the skill said, for each progress phrasing."""
-    assert NODE is not None
     entries = [{"id": f"p{i}", "say": text, "needs": "finished"} for i, text in enumerate(PROGRESS_PHRASINGS)]
     path = tmp_path_factory.mktemp("progress") / "phrasings.json"
     path.write_text(json.dumps(entries), encoding="utf-8")
-    runs = {
-        locale: subprocess.Popen(
-            [NODE, "phrasings.mjs"],
-            cwd=E2E,
-            env=node_env(locale, skill_url, api_stub, CRAMP_PHRASINGS=str(path)),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for locale in LOCALES
-    }
-    out: dict[str, list[dict[str, Any]]] = {}
-    for locale, run in runs.items():
-        stdout, stderr = run.communicate(timeout=NODE_TIMEOUT)
-        assert run.returncode == 0, f"phrasings.mjs failed for {locale}:\n{stdout}\n{stderr}"
-        out[locale] = [json.loads(line) for line in stdout.splitlines()]
-    return out
+    return say_in_every_locale(path, skill_url, api_stub)
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -93,29 +93,15 @@ def speak_step(
         forget(handler_input, STEP)
         offers.make(handler_input, offers.REMINDER_STRETCH)
         fragments += [words.say("routine.done"), *habit.finished(handler_input)]
-        fragments.append(words.say("routine.reminder_offer"))
-        return reply(
-            handler_input,
-            fragments,
-            reprompt=words.say("routine.reminder_offer_reprompt"),
-            card=card,
-            screen=_step_screen(words, index, [*lead, *before], "routine.reminder_offer"),
-        )
-    attrs[STEP] = index
-    remember(handler_input, **{STEP: index})
-    offers.make(handler_input, None)
-    fragments.append(words.say("routine.next_prompt"))
-    return reply(
-        handler_input,
-        fragments,
-        reprompt=words.say("routine.next_reprompt"),
-        card=card,
-        screen=_step_screen(words, index, [*lead, *before], "routine.next_prompt"),
-    )
-
-
-def _step_screen(words: Content, index: int, spoken_before_hold: list[str], hint_key: str) -> screens.Screen:
-    return screens.step(words, index, spoken_before_hold=spoken_before_hold, hint=words.text(hint_key))
+        prompt, reprompt = "routine.reminder_offer", "routine.reminder_offer_reprompt"
+    else:
+        attrs[STEP] = index
+        remember(handler_input, **{STEP: index})
+        offers.make(handler_input, None)
+        prompt, reprompt = "routine.next_prompt", "routine.next_reprompt"
+    fragments.append(words.say(prompt))
+    screen = screens.step(words, index, spoken_before_hold=[*lead, *before], hint=words.text(prompt))
+    return reply(handler_input, fragments, reprompt=words.say(reprompt), card=card, screen=screen)
 
 
 def start(handler_input: HandlerInput, lead: Sequence[str] = ()) -> Response:
