@@ -28,6 +28,7 @@ from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirect
 
 from skill import speech
 from skill.content import Content
+from skill.serializer import JsonReady
 
 DOCUMENTS_DIR = Path(__file__).resolve().parent / "apl"
 # The APL version every document declares: the newest one (2024.3, December 2024).
@@ -44,10 +45,12 @@ class Screen:
 
 
 @cache
-def document(name: str) -> dict[str, Any]:
-    """An APL document by file name (``topic``, ``step``, ``habit``), read once."""
-    loaded: dict[str, Any] = json.loads((DOCUMENTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
-    return loaded
+def document(name: str) -> JsonReady:
+    """An APL document by file name (``topic``, ``step``, ``habit``), read once.
+
+    It is plain JSON already, so the response serializer sends it without copying it.
+    """
+    return JsonReady(json.loads((DOCUMENTS_DIR / f"{name}.json").read_text(encoding="utf-8")))
 
 
 def document_names() -> list[str]:

@@ -626,3 +626,18 @@ def test_every_topic_has_short_key_points_that_keep_its_safety_advice() -> None:
                 assert any(w in shown for w in shown_words), f"{path}: the points drop {said_words!r}"
         if WORDS.has(f"{key}.urgent"):
             assert points[0] == "Get medical help now", path
+
+
+def test_a_document_is_sent_whole_and_as_the_sdks_serializer_writes_it() -> None:
+    from ask_sdk_core.serialize import DefaultSerializer
+    from ask_sdk_model import Response, ResponseEnvelope
+
+    from skill.serializer import EnvelopeSerializer
+
+    screen = screens.step(WORDS, 1, spoken_before_hold=["Step 2."], hint="Say next.")
+    envelope = ResponseEnvelope(version="1.0", response=Response(directives=[screens.directive(screen)]))
+    ours = EnvelopeSerializer().serialize(envelope)
+    assert ours == DefaultSerializer().serialize(envelope)
+    # Not copied: the document sent is the one read from its file, which nothing changes.
+    assert ours["response"]["directives"][0]["document"] is screens.document("step")
+    assert json.loads(json.dumps(ours))["response"]["directives"][0]["document"] == documents()["step"]
