@@ -277,3 +277,33 @@ def test_skill_disabled_deletes_the_habit(app: Flask, client: FlaskClient, talk:
     talk.new_session()
     body = talk.intent("ProgressIntent")
     assert said(body).startswith(WORDS.text("habit.progress.none"))
+
+
+def test_the_streak_a_stretch_reminder_says(app: Flask, talk: Talk, clock: Clock) -> None:
+    """What a reminder handler calls with the user's request: None until two nights in a row."""
+    from ask_sdk_core.attributes_manager import AttributesManager
+    from ask_sdk_core.handler_input import HandlerInput
+
+    from skill.handlers.habit import reminder_streak
+    from skill.interceptors import SERVICES
+    from skill.persistence import SqlAlchemyPersistenceAdapter
+    from skill.serializer import EnvelopeSerializer
+
+    services = app.extensions[EXTENSION]["services"]
+
+    def streak_now() -> int | None:
+        envelope = EnvelopeSerializer().envelope(talk.envelopes.launch(user_id=talk.user_id))
+        manager = AttributesManager(
+            envelope, persistence_adapter=SqlAlchemyPersistenceAdapter(services.engine)
+        )
+        handler_input = HandlerInput(envelope, attributes_manager=manager)
+        manager.request_attributes[SERVICES] = services
+        return reminder_streak(handler_input, ZONE)
+
+    do_routine(talk)
+    clock.now += timedelta(days=1)
+    assert streak_now() is None  # one night is not yet a streak
+    do_routine(talk)
+    clock.now += timedelta(days=1)
+    assert streak_now() == 2  # tomorrow evening, before its routine
+    assert WORDS.text("habit.reminder_streak", count=2) == "You've stretched 2 nights in a row."

@@ -60,6 +60,15 @@ def finished(handler_input: HandlerInput) -> list[str]:
     return [content(handler_input).say("habit.finished_streak", count=count)]
 
 
+def reminder_streak(handler_input: HandlerInput, zone: str | None = None) -> int | None:
+    """The streak for a stretch reminder's words (``habit.reminder_streak``), or None below two.
+
+    ``zone`` is the reminder's own zone; the user's persistent attributes come from the request.
+    """
+    count = habit.streak_at(state(handler_input), services(handler_input).clock(), zone)
+    return count if count >= MIN_STREAK else None
+
+
 @dataclass(frozen=True)
 class Note:
     """What the launch says of the habit: a streak, or a warm word after a gap."""
