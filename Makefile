@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/bench_dispatch.py
 	$(BIN)/python bench/bench_endpoint.py
 	$(BIN)/python bench/bench_request_guards.py
+	$(BIN)/python bench/bench_screens.py
 	$(BIN)/python bench/bench_http.py
 	$(BIN)/python bench/bench_metrics.py
 

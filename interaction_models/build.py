@@ -433,6 +433,27 @@ ROUTINE_INTENTS: tuple[Intent, ...] = (
     ),
 )
 
+# "How am I doing?": the nights the routine was finished ({doing} "doing, getting on, going with the
+# stretches...", {progress} "my streak, my record...").
+HABIT_INTENTS: tuple[Intent, ...] = (
+    Intent(
+        "ProgressIntent",
+        samples=(
+            T("how am I {doing}"),
+            T("how have I been {doing}"),
+            T("(what's|what is|tell me|give me|show me|check|how's|how is) {progress}"),
+            T("how's {progress} (looking|going)"),
+            T(
+                "how many nights (have I done|did I do|have I finished|did I finish|in a row have I done) "
+                "{routine} [this week|lately|so far|in a row]"
+            ),
+            T("(have I been|am I) keeping up (with|on) {routine}"),
+            T("(did I|have I) (do|done|finish|finished) {routine} (last night|this week|every night|lately)"),
+            T("how (is|has) {routine} (going|been going)"),
+        ),
+    ),
+)
+
 ASK = "[please|can you|could you|will you|would you|I'd like you to|I want you to|I need you to]"
 
 REMINDER_INTENTS: tuple[Intent, ...] = (
@@ -713,7 +734,12 @@ FREE_TEXT_INTENT = Intent(
 )
 
 INTENTS: tuple[Intent, ...] = (
-    QUESTION_INTENTS + ROUTINE_INTENTS + REMINDER_INTENTS + BUILTIN_INTENTS + (FREE_TEXT_INTENT,)
+    QUESTION_INTENTS
+    + ROUTINE_INTENTS
+    + HABIT_INTENTS
+    + REMINDER_INTENTS
+    + BUILTIN_INTENTS
+    + (FREE_TEXT_INTENT,)
 )
 
 # --- Dialog model: the reminder slots Alexa may elicit, and the "cancel everything" confirmation --

@@ -12,6 +12,9 @@ mapping rules, and changes only that:
 * the model classes, which the SDK looks up by dotted name (an ``__import__``) for every object
   of every request, are looked up once per name;
 * ``envelope(payload)`` builds a ``RequestEnvelope`` from the already-parsed JSON object.
+
+On the way out it passes a ``JsonReady`` value (an APL document read from its file) through
+whole, instead of copying it node by node as the SDK does for every plain dict.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from ask_sdk_model import RequestEnvelope
 DATETIME_HOOK = "_DefaultSerializer__deserialize_datetime"
 CLASS_HOOK = "_DefaultSerializer__load_class_from_name"
 MODEL_HOOK = "_DefaultSerializer__deserialize"
+
+
+class JsonReady(dict[str, Any]):
+    """A dict already in its JSON form, shared and never changed: the serializer sends it as is."""
 
 
 class EnvelopeSerializer(DefaultSerializer):
@@ -51,6 +58,11 @@ class EnvelopeSerializer(DefaultSerializer):
                 return parsed.date() if obj_type is date else parsed
         slow = getattr(super(), DATETIME_HOOK)
         return slow(payload, obj_type)
+
+    def serialize(self, obj: Any) -> Any:
+        if isinstance(obj, JsonReady):
+            return obj
+        return super().serialize(obj)
 
     def envelope(self, payload: dict[str, Any]) -> RequestEnvelope:
         """The request envelope of an already-parsed body (raises SerializationException)."""

@@ -17,8 +17,12 @@ class Envelopes:
         self.clock = clock
         self.session_id = f"amzn1.echo-api.session.{uuid.uuid4()}"
         self.new_session = True
-        self.api_endpoint = "https://api.amazonalexa.com"
+        # A closed loopback port: a handler that calls an Alexa API gets a refused connection, never
+        # Amazon. Tests that need answers point this at the stub (tests/stubs/alexa_api.py).
+        self.api_endpoint = "http://127.0.0.1:9"
         self.permissions: dict[str, Any] | None = None
+        # What the device supports, as Alexa lists it ({"Alexa.Presentation.APL": {...}} on a screen).
+        self.supported_interfaces: dict[str, Any] = {}
 
     def _timestamp(self) -> str:
         return self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -39,7 +43,7 @@ class Envelopes:
         system = {
             "application": {"applicationId": self.SKILL_ID},
             "user": user,
-            "device": {"deviceId": self.DEVICE_ID, "supportedInterfaces": {}},
+            "device": {"deviceId": self.DEVICE_ID, "supportedInterfaces": dict(self.supported_interfaces)},
             "apiEndpoint": self.api_endpoint,
             "apiAccessToken": "test-access-token",
         }

@@ -101,6 +101,7 @@ def test_the_wheel_holds_the_migrations_models_and_data_but_not_the_tests(instal
         "scheduler/migrations/script.py.mako",
         "scheduler/migrations/versions/0001_initial_schema.py",
         "skill/content/en/topics.json",
+        "skill/apl/step.json",
         "skill/publishing/listing.json",
         "skill/publishing/pages/privacy.html",
         "skill/publishing/pages/terms.html",

@@ -27,10 +27,13 @@ class Talk:
         self.user_id = user_id or f"amzn1.ask.account.{uuid.uuid4().hex}"
         self.attributes: dict[str, Any] = {}
         self.last: dict[str, Any] = {}
+        # Bytes of the last response body, as sent (Alexa refuses more than 24 KB).
+        self.last_size = 0
 
     def post(self, envelope: Mapping[str, Any]) -> dict[str, Any]:
         response = self.client.post("/alexa", data=json.dumps(envelope), content_type="application/json")
         assert response.status_code == 200, response.get_data(as_text=True)
+        self.last_size = len(response.get_data())
         body: dict[str, Any] = response.get_json()
         self.attributes = dict(body.get("sessionAttributes") or {})
         self.last = body

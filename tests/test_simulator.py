@@ -205,7 +205,15 @@ def heldout() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def heard(node_modules: None, skill_url: str, api_stub: AlexaApiStub) -> dict[str, dict[str, dict[str, Any]]]:
-    """locale -> phrasing id -> what the simulator matched and the skill said.
+    """locale -> phrasing id -> what the simulator matched and the skill said."""
+    said = say_in_every_locale(HELDOUT, skill_url, api_stub)
+    return {locale: {line["id"]: line for line in lines} for locale, lines in said.items()}
+
+
+def say_in_every_locale(
+    phrasings: Path, skill_url: str, api_stub: AlexaApiStub
+) -> dict[str, list[dict[str, Any]]]:
+    """locale -> one line per phrasing of the file, said through tests/e2e/phrasings.mjs.
 
     One node process a locale, the five at once (they overlap waiting on the server), one server.
     """
@@ -214,18 +222,18 @@ def heard(node_modules: None, skill_url: str, api_stub: AlexaApiStub) -> dict[st
         locale: subprocess.Popen(
             [NODE, "phrasings.mjs"],
             cwd=E2E,
-            env=node_env(locale, skill_url, api_stub, CRAMP_PHRASINGS=str(HELDOUT)),
+            env=node_env(locale, skill_url, api_stub, CRAMP_PHRASINGS=str(phrasings)),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for locale in LOCALES
     }
-    out: dict[str, dict[str, dict[str, Any]]] = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     for locale, run in runs.items():
         stdout, stderr = run.communicate(timeout=NODE_TIMEOUT)
         assert run.returncode == 0, f"phrasings.mjs failed for {locale}:\n{stdout}\n{stderr}"
-        out[locale] = {line["id"]: line for line in map(json.loads, stdout.splitlines())}
+        out[locale] = [json.loads(line) for line in stdout.splitlines()]
     return out
 
 
@@ -274,6 +282,54 @@ def test_the_python_matcher_agrees_with_the_simulator(
             disagree.append(f"{line['say']!r}: matcher {mine}, virtual-alexa {theirs}")
     assert compared >= 0.9 * len(heard[locale])
     assert disagree == []
+
+
+# --- "How am I doing?" in every locale ------------------------------------------------------------
+
+# Ways to ask after the habit, said after tonight's routine is done; none is a held-out phrasing.
+PROGRESS_PHRASINGS = (
+    "how am I doing",
+    "how am I getting on",
+    "how am I going",
+    "how have I been doing",
+    "how have I been getting on with my stretches",
+    "what's my streak",
+    "how's my streak looking",
+    "show me my progress",
+    "how many nights have I done my routine",
+    "how many nights in a row have I done my stretches",
+    "did I do my stretches last night",
+    "am I keeping up with my bedtime routine",
+    "how is my routine going",
+)
+
+
+@pytest.fixture(scope="module")
+def progress_heard(
+    node_modules: None, skill_url: str, api_stub: AlexaApiStub, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[dict[str, Any]]]:
+    """locale -> what the simulator matched and the skill said, for each progress phrasing."""
+    entries = [{"id": f"p{i}", "say": text, "needs": "finished"} for i, text in enumerate(PROGRESS_PHRASINGS)]
+    path = tmp_path_factory.mktemp("progress") / "phrasings.json"
+    path.write_text(json.dumps(entries), encoding="utf-8")
+    return say_in_every_locale(path, skill_url, api_stub)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_how_am_i_doing_is_understood_in_every_locale(
+    locale: str, progress_heard: dict[str, list[dict[str, Any]]]
+) -> None:
+    words = load_language("en")
+    lines = progress_heard[locale]
+    assert [line["say"] for line in lines] == list(PROGRESS_PHRASINGS)
+    for line in lines:
+        assert line["matched"], f"{line['say']!r}: {line.get('error')}"
+        assert line["intent"] == "ProgressIntent", line
+        assert well_formed(line) == [], line
+        said = words_of(line["speech"])
+        # Tonight's routine, done just before, is the one night of the two weeks.
+        assert words.text("habit.progress.one").lower() in said, said
+        assert words.text("habit.progress.tonight_done").lower() in said, said
 
 
 # --- What the skill tells people to say -----------------------------------------------------------

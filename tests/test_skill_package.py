@@ -260,3 +260,16 @@ def test_a_bad_endpoint_is_a_clear_error_and_writes_nothing(
     assert result.exit_code == 1
     assert message in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_the_manifest_declares_the_screens_the_apl_documents_are_for(manifest: dict[str, Any]) -> None:
+    from ask_smapi_model.v1.skill.manifest import AlexaPresentationAplInterface
+
+    (apl,) = [i for i in manifest["apis"]["custom"]["interfaces"] if i["type"] == "ALEXA_PRESENTATION_APL"]
+    serializer = DefaultSerializer()
+    parsed = serializer.deserialize(json.dumps(apl), AlexaPresentationAplInterface)
+    assert serializer.serialize(parsed) == apl
+    shapes = {(v["mode"], v["shape"]) for v in apl["supportedViewports"]}
+    assert shapes == {("HUB", "ROUND"), ("HUB", "RECTANGLE"), ("TV", "RECTANGLE")}
+    for viewport in apl["supportedViewports"]:
+        assert viewport["minWidth"] <= viewport["maxWidth"] and viewport["minHeight"] <= viewport["maxHeight"]

@@ -15,7 +15,7 @@ from skill import router
 from skill.alexa_context import user_id
 from skill.content import Content, ContentError
 from skill.errors import describe, stack
-from skill.handlers import offers, questions, routine
+from skill.handlers import habit, offers, questions, routine
 from skill.handlers.cfir import CanFulfillIntentHandler
 from skill.handlers.common import content, forget, is_intent, is_type, remember, reply, services, session
 from skill.interceptors import GREETING
@@ -57,6 +57,9 @@ class LaunchHandler(AbstractRequestHandler):
         saved = routine.saved_step(handler_input)
         session(handler_input).pop(routine.STEP, None)
         offers.make(handler_input, None)
+        # The habit follows a greeting, or is part of the welcome back; the offer to pick up a
+        # paused routine is kept short.
+        note = None if saved and greeting is None else habit.launch_note(handler_input)
 
         if greeting in ("stretch", "water"):
             opening = [words.say(f"prompts.greeting.{greeting}"), *first_time]
@@ -64,6 +67,8 @@ class LaunchHandler(AbstractRequestHandler):
             opening = [words.say("prompts.welcome"), *first_time]
         else:
             opening = []
+        if opening and note:
+            opening.append(habit.launch_line(words, note))
 
         if saved:
             # After a stretch reminder they came to stretch, so "no" starts afresh rather than ends.
@@ -79,7 +84,7 @@ class LaunchHandler(AbstractRequestHandler):
             opening.append(words.say("prompts.reprompt"))
         return reply(
             handler_input,
-            opening or words.say("prompts.welcome_back"),
+            opening or habit.welcome_back(words, note),
             reprompt=words.say("prompts.reprompt"),
         )
 

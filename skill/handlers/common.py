@@ -11,7 +11,7 @@ from ask_sdk_model import Response
 from ask_sdk_model.directive import Directive
 from ask_sdk_model.ui import Card, SimpleCard
 
-from skill import speech
+from skill import screens, speech
 from skill.content import Content
 from skill.interceptors import CONTENT, SERVICES, STATE_DIRTY, STATE_UNAVAILABLE
 from skill.services import SkillServices
@@ -77,8 +77,12 @@ def reply(
     card: tuple[str, str] | Card | None = None,
     end_session: bool = False,
     directives: Iterable[Directive] = (),
+    screen: screens.Screen | None = None,
 ) -> Response:
-    """Build a response. Speech fragments are SSML (escaped); an open session needs a reprompt."""
+    """Build a response. Speech fragments are SSML (escaped); an open session needs a reprompt.
+
+    ``screen`` is shown only on a device that displays APL; every other device hears the same words.
+    """
     fragments = [speech_ssml] if isinstance(speech_ssml, str) else list(speech_ssml)
     rb = handler_input.response_builder
     rb.speak(speech.speak(*fragments))
@@ -93,6 +97,8 @@ def reply(
         rb.set_card(card)
     for directive in directives:
         rb.add_directive(directive)
+    if screen is not None and screens.supported(handler_input):
+        rb.add_directive(screens.directive(screen))
     rb.set_should_end_session(end_session)
     response: Response = rb.response
     return response

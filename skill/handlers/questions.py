@@ -21,7 +21,7 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 
 from scheduler.logs import safe
-from skill import router
+from skill import router, screens
 from skill.content import Content
 from skill.handlers import offers, reminders, routine
 from skill.handlers.common import content, is_intent, reply
@@ -122,6 +122,7 @@ def answer(handler_input: HandlerInput, path: str, lead: Sequence[str] = ()) -> 
         [*lead, words.say(f"{key}.answer"), words.say(offer_key)],
         reprompt=words.say("prompts.more_reprompt"),
         card=card(words, path),
+        screen=screens.topic(words, path, hint=words.text(offer_key)),
     )
 
 
@@ -169,12 +170,19 @@ def red_flag(handler_input: HandlerInput, path: str) -> Response:
     shown = card(words, path)
     if words.has(f"{key}.urgent") and words.get(f"{key}.urgent"):
         # End the session: the person should be calling for help, not hearing a reprompt.
-        return reply(handler_input, words.say(f"{key}.answer"), card=shown, end_session=True)
+        return reply(
+            handler_input,
+            words.say(f"{key}.answer"),
+            card=shown,
+            end_session=True,
+            screen=screens.topic(words, path, hint="", urgent=True),
+        )
     return reply(
         handler_input,
         [words.say(f"{key}.answer"), words.say("prompts.red_flag_follow")],
         reprompt=words.say("prompts.red_flag_reprompt"),
         card=shown,
+        screen=screens.topic(words, path, hint=words.text("prompts.red_flag_follow"), urgent=True),
     )
 
 

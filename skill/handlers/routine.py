@@ -14,9 +14,9 @@ from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 
-from skill import speech
+from skill import screens, speech
 from skill.content import Content, escape_template
-from skill.handlers import offers
+from skill.handlers import habit, offers
 from skill.handlers.common import content, forget, is_intent, remember, reply, session, state
 from skill.services import SkillServices
 
@@ -52,18 +52,21 @@ def saved_step(handler_input: HandlerInput) -> int | None:
     return None
 
 
+def step_parts(words: Content, index: int) -> tuple[list[str], list[str]]:
+    """One step's words up to the start of its hold, and the hold with what follows it."""
+    step = steps(words)[index]
+    before = [words.say("routine.step_intro", number=index + 1), escape_template(step["say"])]
+    seconds = int(step.get("seconds", 0))
+    if not seconds:
+        return before, []
+    before.append(words.say(f"routine.timer.{step['timer']}", seconds=seconds))
+    return before, [speech.hold(seconds, cue=words.say("routine.ten_left")), words.say("routine.relax")]
+
+
 def step_ssml(words: Content, index: int) -> list[str]:
     """One step's words, and its timed hold: silence in breaks of at most 10 s, a cue near the end."""
-    step = steps(words)[index]
-    fragments = [words.say("routine.step_intro", number=index + 1), escape_template(step["say"])]
-    seconds = int(step.get("seconds", 0))
-    if seconds:
-        fragments += [
-            words.say(f"routine.timer.{step['timer']}", seconds=seconds),
-            speech.hold(seconds, cue=words.say("routine.ten_left")),
-            words.say("routine.relax"),
-        ]
-    return fragments
+    before, hold = step_parts(words, index)
+    return [*before, *hold]
 
 
 def routine_card(words: Content) -> tuple[str, str]:
@@ -80,22 +83,25 @@ def speak_step(
     words = content(handler_input)
     attrs = session(handler_input)
     attrs.pop(PAUSED, None)
-    fragments = [*lead, *step_ssml(words, index)]
+    before, hold = step_parts(words, index)
+    fragments = [*lead, *before, *hold]
     card = routine_card(words) if show_card else None
     if index >= len(steps(words)) - 1:
-        # The end: nothing left to resume, and the reminders area answers the offer's "yes".
+        # The end: nothing left to resume, the night is kept, and the reminders area answers the
+        # offer's "yes".
         attrs.pop(STEP, None)
         forget(handler_input, STEP)
         offers.make(handler_input, offers.REMINDER_STRETCH)
-        fragments += [words.say("routine.done"), words.say("routine.reminder_offer")]
-        return reply(
-            handler_input, fragments, reprompt=words.say("routine.reminder_offer_reprompt"), card=card
-        )
-    attrs[STEP] = index
-    remember(handler_input, **{STEP: index})
-    offers.make(handler_input, None)
-    fragments.append(words.say("routine.next_prompt"))
-    return reply(handler_input, fragments, reprompt=words.say("routine.next_reprompt"), card=card)
+        fragments += [words.say("routine.done"), *habit.finished(handler_input)]
+        prompt, reprompt = "routine.reminder_offer", "routine.reminder_offer_reprompt"
+    else:
+        attrs[STEP] = index
+        remember(handler_input, **{STEP: index})
+        offers.make(handler_input, None)
+        prompt, reprompt = "routine.next_prompt", "routine.next_reprompt"
+    fragments.append(words.say(prompt))
+    screen = screens.step(words, index, spoken_before_hold=[*lead, *before], hint=words.text(prompt))
+    return reply(handler_input, fragments, reprompt=words.say(reprompt), card=card, screen=screen)
 
 
 def start(handler_input: HandlerInput, lead: Sequence[str] = ()) -> Response:

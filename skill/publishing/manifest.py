@@ -46,6 +46,29 @@ COMPLIANCE: Final = {
 }
 
 
+# The screens the APL documents (skill/apl/) lay out for, in dp: round hubs, every rectangular hub
+# from the smallest landscape one to a portrait one, and TVs. Alexa sends APL only to these.
+APL_VIEWPORTS: Final = (
+    {"mode": "HUB", "shape": "ROUND", "minWidth": 100, "maxWidth": 599, "minHeight": 100, "maxHeight": 599},
+    {
+        "mode": "HUB",
+        "shape": "RECTANGLE",
+        "minWidth": 600,
+        "maxWidth": 2560,
+        "minHeight": 100,
+        "maxHeight": 1920,
+    },
+    {
+        "mode": "TV",
+        "shape": "RECTANGLE",
+        "minWidth": 960,
+        "maxWidth": 960,
+        "minHeight": 540,
+        "maxHeight": 540,
+    },
+)
+
+
 class ManifestError(ValueError):
     """An endpoint or listing the manifest cannot be built from; the message says what to fix."""
 
@@ -126,7 +149,13 @@ def build_manifest(endpoint: str, certificate: str = "Trusted") -> dict[str, Any
             "apis": {
                 "custom": {
                     "endpoint": https_endpoint,
-                    "interfaces": [{"type": "CAN_FULFILL_INTENT_REQUEST"}],
+                    "interfaces": [
+                        {"type": "CAN_FULFILL_INTENT_REQUEST"},
+                        {
+                            "type": "ALEXA_PRESENTATION_APL",
+                            "supportedViewports": [dict(v) for v in APL_VIEWPORTS],
+                        },
+                    ],
                 }
             },
             "permissions": [{"name": NOTIFICATIONS_SCOPE}],

@@ -39,8 +39,14 @@ const TIME_SLOTS = new Set(["time", "timeTwo", "timeThree", "fromTime"]);
 // no conversation state (sessions and dialogs live in each VirtualAlexa's own context).
 let sharedModel = null;
 
-/** A new device and user (so a new session and no reminders), talking to the skill. */
-export function newAlexa() {
+// What a device with a screen lists in context.System.device.supportedInterfaces.
+export const SCREEN = { "Alexa.Presentation.APL": { runtime: { maxVersion: "2024.3" } } };
+
+/**
+ * A new device and user (so a new session and no reminders), talking to the skill. With
+ * `{ screen: true }` the device says it shows APL, as an Echo Show does.
+ */
+export function newAlexa({ screen = false } = {}) {
   sharedModel ??= InteractionModel.fromFile(MODEL_PATH);
   const interactor = new RemoteSkillInteractor(SKILL_URL);
   const alexa = new VirtualAlexa(interactor, sharedModel, LOCALE, SKILL_ID);
@@ -50,6 +56,10 @@ export function newAlexa() {
   alexa.filter((request) => {
     // The Settings API (time zone) is the local stub, never Amazon.
     request.context.System.apiEndpoint = API_URL;
+    if (screen) {
+      const device = request.context.System.device;
+      device.supportedInterfaces = { ...(device.supportedInterfaces ?? {}), ...SCREEN };
+    }
     const slots = request.request.intent?.slots ?? {};
     for (const [name, slot] of Object.entries(slots)) {
       if (TIME_SLOTS.has(name) && slot.value) {

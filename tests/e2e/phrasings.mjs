@@ -3,7 +3,8 @@
 // nothing; tests/test_simulator.py does (and runs it, with the same environment as the tests).
 //
 //   CRAMP_PHRASINGS   a JSON file: [{id, say, needs?}, ...]; "needs": "routine" means the phrase is
-//                     said inside the guided routine, so the routine is started first.
+//                     said inside the guided routine, so the routine is started first; "finished"
+//                     means the user has done the whole routine tonight before saying it.
 import { readFileSync } from "node:fs";
 
 import { Unmatched, newAlexa, say } from "./harness.mjs";
@@ -20,6 +21,13 @@ for (const entry of JSON.parse(readFileSync(PHRASINGS, "utf8"))) {
     if (entry.needs === "routine") {
       // Started by intent, not by words: the phrase under test is the one said inside it.
       await alexa.intend("StartRoutineIntent");
+    }
+    if (entry.needs === "finished") {
+      // Next until the routine ends (the skill stops tracking the step), at most 20 times.
+      let step = await alexa.intend("StartRoutineIntent");
+      for (let i = 0; i < 20 && typeof step.sessionAttributes?.routine_step === "number"; i += 1) {
+        step = await alexa.intend("AMAZON.NextIntent");
+      }
     }
     const t = await say(alexa, entry.say);
     Object.assign(line, {
