@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python bench/bench_claim.py
 	$(BIN)/python bench/bench_claim.py --scale 10000,1000000
 	$(BIN)/python bench/bench_dispatch.py
+	$(BIN)/python bench/bench_placement.py
 	$(BIN)/python bench/bench_endpoint.py
 	$(BIN)/python bench/bench_request_guards.py
 	$(BIN)/python bench/bench_screens.py

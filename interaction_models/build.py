@@ -570,6 +570,50 @@ REMINDER_INTENTS: tuple[Intent, ...] = (
     ),
 )
 
+# Breaks from reminders: skip the next one, pause them for a while (AMAZON.DURATION arrives as
+# ISO 8601, "P1W"), and resume.
+# Not "for tonight": "for {duration}" is a pause.
+TONIGHT = "(tonight|today|this evening|just tonight)"
+BREAK_INTENTS: tuple[Intent, ...] = (
+    Intent(
+        "SkipReminderIntent",
+        slots=(("kind", "ReminderKind"),),
+        samples=(
+            T("skip (tonight's|today's|the next|my next|this evening's) {reminder}"),
+            T("skip (my|the|tonight's|today's) {kind} reminder [" + TONIGHT + "]"),
+            T("skip {reminders} " + TONIGHT),
+            T("(no|I don't need a|I don't need the|I don't want a) {reminder} " + TONIGHT),
+            T("(no|I don't need a|I don't need my) {kind} reminder " + TONIGHT),
+            T("(I'll|I will|let me|I want to|I'd like to) skip {reminders} " + TONIGHT),
+            T("(don't|do not) remind me to {kind} " + TONIGHT),
+        ),
+    ),
+    Intent(
+        "PauseRemindersIntent",
+        slots=(("duration", "AMAZON.DURATION"), ("kind", "ReminderKind")),
+        samples=(
+            T("pause [all] {reminders} [for {duration}]"),
+            T("pause my {kind} (reminder|reminders) [for {duration}]"),
+            T("put [all] {reminders} on hold [for {duration}]"),
+            T("(hold|turn off|switch off|suspend) [all] {reminders} for {duration}"),
+            T("(I need|I want|I'd like|take) a break from {reminders} [for {duration}]"),
+            T("no {reminders} for {duration}"),
+            T("(don't|do not) remind me [to {kind}] for {duration}"),
+        ),
+        slot_samples={"duration": ("{duration}", "for {duration}", "pause them for {duration}")},
+    ),
+    Intent(
+        "ResumeRemindersIntent",
+        samples=(
+            T("(resume|restart|unpause|unskip|turn back on|switch back on) [all] {reminders} [again]"),
+            T("(turn|switch|put) {reminders} back on"),
+            T("(start|begin) {reminders} again"),
+            T("(end|stop|cancel) the pause on {reminders}"),
+            T("(don't|do not) skip {reminders}"),
+        ),
+    ),
+)
+
 BUILTIN_INTENTS: tuple[Intent, ...] = (
     Intent(
         "AMAZON.HelpIntent",
@@ -738,6 +782,7 @@ INTENTS: tuple[Intent, ...] = (
     + ROUTINE_INTENTS
     + HABIT_INTENTS
     + REMINDER_INTENTS
+    + BREAK_INTENTS
     + BUILTIN_INTENTS
     + (FREE_TEXT_INTENT,)
 )
@@ -756,6 +801,10 @@ PROMPTS: dict[str, tuple[str, ...]] = {
     "Elicit.Slot.MoveReminderIntent.kind": ("Which reminder should I move: stretch, or water?",),
     "Elicit.Slot.MoveReminderIntent.time": ("What time should it be?",),
     "Elicit.Slot.CancelReminderIntent.kind": ("Which reminder should I cancel: stretch, or water?",),
+    "Elicit.Slot.PauseRemindersIntent.duration": (
+        "For how long should I pause them? For example, for a week.",
+        "How long should the pause be?",
+    ),
     "Confirm.Intent.CancelAllRemindersIntent": (
         "That cancels all of your reminders. Are you sure?",
         "Do you really want to cancel every reminder?",
@@ -774,6 +823,7 @@ ELICITED: dict[str, dict[str, str]] = {
         "time": "Elicit.Slot.MoveReminderIntent.time",
     },
     "CancelReminderIntent": {"kind": "Elicit.Slot.CancelReminderIntent.kind"},
+    "PauseRemindersIntent": {"duration": "Elicit.Slot.PauseRemindersIntent.duration"},
 }
 CONFIRMED: dict[str, str] = {"CancelAllRemindersIntent": "Confirm.Intent.CancelAllRemindersIntent"}
 

@@ -13,6 +13,12 @@ from scheduler.db import DEFAULT_DATABASE_URL
 MAX_BATCH_SIZE = 10_000
 MAX_CONCURRENCY = 1_024
 
+# How long before it fires a device reminder is placed (see scheduler/placements.py). Under a day,
+# so each reminder has at most its next occurrence on the device: a pause, a skip or a move by voice
+# then touches one device reminder, and our own DST rules decide every later one.
+DEFAULT_PLACEMENT_LEAD_HOURS = 12.0
+MAX_PLACEMENT_LEAD_HOURS = 23.0
+
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
     # An empty value (``FOO=`` in an env file) counts as unset, as in channel_from_env.
@@ -31,6 +37,16 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if value is None or not low <= value <= high:
         raise ValueError(f"{name} must be a whole number from {low} to {high}, got {raw!r}")
     return value
+
+
+def placement_lead(env: Mapping[str, str]) -> timedelta:
+    """REMINDER_PLACEMENT_LEAD_HOURS; the skill and the worker both read it."""
+    hours = _seconds(env, "REMINDER_PLACEMENT_LEAD_HOURS", DEFAULT_PLACEMENT_LEAD_HOURS)
+    if hours > MAX_PLACEMENT_LEAD_HOURS:
+        raise ValueError(
+            f"REMINDER_PLACEMENT_LEAD_HOURS must be at most {MAX_PLACEMENT_LEAD_HOURS:g}, got {hours:g}"
+        )
+    return timedelta(hours=hours)
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float, *, allow_zero: bool = False) -> float:
@@ -62,6 +78,7 @@ class WorkerSettings:
     grace_water_minutes: float = 30.0
     # Bounds one tick (200,000 reminders at the default batch size); a shutdown stops a tick sooner.
     max_batches_per_tick: int = 400
+    placement_lead: timedelta = timedelta(hours=DEFAULT_PLACEMENT_LEAD_HOURS)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> WorkerSettings:
@@ -74,6 +91,7 @@ class WorkerSettings:
             concurrency=_int(env, "WORKER_CONCURRENCY", 256, 1, MAX_CONCURRENCY),
             grace_stretch_minutes=_seconds(env, "REMINDER_GRACE_STRETCH_MINUTES", 15.0, allow_zero=True),
             grace_water_minutes=_seconds(env, "REMINDER_GRACE_WATER_MINUTES", 30.0, allow_zero=True),
+            placement_lead=placement_lead(env),
         )
 
     @property

@@ -14,9 +14,15 @@ A transient failure (429, 5xx, network) does not wait in the pool: the reminder 
 queue, due again at its next attempt time (``scheduler.retry``), with the same occurrence and
 referenceId, until its grace window ends.
 
+A user who granted the reminders permission hears each occurrence from the device itself: the
+reminder comes due ``placement_lead`` early, the send is a Skill Message asking the skill to place
+it (scheduler/placements.py), and the reminder is handed back, due again at its fire time; then
+an occurrence that was placed is done, and one that was not goes out as a notification instead.
+
 A worker that dies between 2 and 3 leaves 'sending' rows; whoever claims those reminders once the
 lease expires sends again with the same referenceId, and Alexa answers 409 instead of notifying
-twice. Preparing per wave, right before the send, is also the fence for SkillDisabled:
+twice (a second placement message is as harmless: the skill places an occurrence once).
+Preparing per wave, right before the send, is also the fence for SkillDisabled:
 ``ReminderService.forget_user`` disables the user's reminders in a transaction ordered with the
 prepare (row locks on PostgreSQL, the single writer on SQLite), then waits for the 'sending' rows
 that were already written; no send for that user can start after it returns.
@@ -41,9 +47,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler import aio
 from scheduler import queries as q
-from scheduler.channels import Channel, Notice, Outcome, SendResult, reference_id_for
+from scheduler.channels import (
+    Channel,
+    Messenger,
+    Notice,
+    Outcome,
+    PlacementRequest,
+    SendResult,
+    reference_id_for,
+)
 from scheduler.config import WorkerSettings
 from scheduler.logs import NO_VALUE, bind, safe, user_ref
+from scheduler.placements import DEVICE, PLACE_MARGIN, visible_from
 from scheduler.recurrence import next_occurrence
 from scheduler.retry import plan_retry
 
@@ -91,10 +106,18 @@ class TickStats:
     back unsent (its lease was nearly over, or the worker is stopping); ``stale``: the lease was
     taken over by another worker (or the reminder was rescheduled) before we completed it;
     ``errors``: a database outage or an unexpected exception (the lease brings the row back).
+    Device reminders: ``messaged``: placement messages Alexa accepted; ``placed``: occurrences the
+    device said (placed by their fire time); ``unplaced``: placement messages that failed for good
+    (the occurrence is notified at its time instead); ``waiting``: claimed early and handed back to
+    their fire time.
     """
 
     claimed: int = 0
     sent: int = 0
+    messaged: int = 0
+    placed: int = 0
+    unplaced: int = 0
+    waiting: int = 0
     duplicate: int = 0
     missed: int = 0
     retried: int = 0
@@ -145,6 +168,8 @@ class _ToSend:
     locale: str
     reference_id: str
     attempts: int  # made for this occurrence before this one (earlier claims)
+    place: bool = False  # a placement message, not a notification
+    device: bool = False  # the user hears reminders from the device (their next one is placed early)
 
 
 @dataclass(frozen=True)
@@ -164,9 +189,12 @@ class Dispatcher:
         worker_id: str,
         rng: random.Random | None = None,
         on_sent: Callable[[float], None] | None = None,
+        messenger: Messenger | None = None,
     ) -> None:
         self._sessions = sessions
         self._channel = channel
+        # Without one, nobody's reminders go to a device: everyone is notified.
+        self._messenger = messenger
         self._settings = settings
         self._clock = clock
         self.worker_id = worker_id[:64]  # the width of reminders.lease_owner
@@ -291,6 +319,16 @@ class Dispatcher:
         # Each send is its own task, with its own copy of the context: the channel's lines name the user.
         bind(user=user_ref(job.alexa_user_id))
         try:
+            if job.place:
+                assert self._messenger is not None  # place jobs are only made with one
+                request = PlacementRequest(
+                    reminder_id=claim.id,
+                    alexa_user_id=job.alexa_user_id,
+                    occurrence_at=claim.occurrence_at,
+                    reference_id=job.reference_id,
+                    expires_at=claim.occurrence_at - PLACE_MARGIN,
+                )
+                return _Sent(job, await self._messenger.request_placement(request))
             notice = Notice(
                 reminder_id=claim.id,
                 alexa_user_id=job.alexa_user_id,
@@ -315,8 +353,9 @@ class Dispatcher:
         """Decide per claimed reminder, log misses and 'sending' rows; commits before any send."""
         now = self._clock()
         jobs: list[_ToSend] = []
-        finished: list[q.Claimed] = []  # skipped or missed: straight to their next occurrence
+        finished: list[tuple[q.Claimed, bool]] = []  # skipped or missed: straight to the next occurrence
         released: list[q.Retry] = []
+        greetings: dict[int, str] = {}
         with self._sessions.begin() as session:
             by_token: dict[str, list[int]] = {}
             for claim in wave:
@@ -327,6 +366,7 @@ class Dispatcher:
             logged = q.logged_deliveries(session, [(c.id, c.occurrence_at) for c in wave])
             new_rows: list[dict[str, Any]] = []
             reopened: list[tuple[int, datetime]] = []
+            fallen_back: list[tuple[int, datetime]] = []
             for claim in wave:
                 state = states.get(claim.id)
                 # The lines about this claim name its user (the context is this call's own copy).
@@ -337,6 +377,7 @@ class Dispatcher:
                     log.info("reminder %s (%s): deleted after it was claimed; nothing to send", claim.id, who)
                     stats.skipped += 1
                     continue
+                device = state.places and self._messenger is not None
                 if state.lease_token != claim.token:
                     log.warning(
                         "reminder %s (%s): lease taken over or reminder rescheduled; not sending",
@@ -353,7 +394,7 @@ class Dispatcher:
                         occurrence.isoformat(),
                     )
                     stats.skipped += 1
-                    finished.append(claim)
+                    finished.append((claim, device))
                     continue
                 if now >= claim.lease_until - self._lease_margin:
                     # It waited in the queue too long: sending now could overlap with the worker
@@ -374,7 +415,41 @@ class Dispatcher:
                         existing.status,
                     )
                     stats.skipped += 1
-                    finished.append(claim)
+                    finished.append((claim, device))
+                    continue
+                # A device reminder's row: on its way to the device, or there already.
+                on_device = existing is not None and (
+                    existing.status in (q.PLACED, *q.AWAITING_STATUSES) or existing.channel == DEVICE
+                )
+                if existing is not None and existing.status == q.PLACED and now >= occurrence:
+                    # The device has said it (or is saying it): this occurrence is done.
+                    stats.placed += 1
+                    greetings[claim.user_id] = claim.kind
+                    finished.append((claim, device))
+                    continue
+                attempts = existing.attempts if existing is not None else 0
+                if now < occurrence:
+                    may_place = existing is None or (on_device and existing.status in q.OPEN_STATUSES)
+                    if device and may_place and occurrence - now > PLACE_MARGIN:
+                        if existing is None:
+                            new_rows.append(self._row(claim, q.SENDING, reference_id, None, DEVICE))
+                        elif existing.status == q.RETRYING:
+                            reopened.append(key)
+                        jobs.append(
+                            _ToSend(
+                                claim,
+                                state.alexa_user_id,
+                                state.locale,
+                                reference_id,
+                                attempts,
+                                place=True,
+                                device=True,
+                            )
+                        )
+                    else:
+                        # Placed, on its way, or notified at its time: look again at the fire time.
+                        released.append(q.Retry(claim.id, claim.token, occurrence))
+                        stats.waiting += 1
                     continue
                 grace = self._settings.grace(claim.kind)
                 lateness = now - occurrence
@@ -382,10 +457,39 @@ class Dispatcher:
                     self._too_late(
                         session, claim, existing, reference_id, lateness, grace, new_rows, stats, who
                     )
-                    finished.append(claim)
+                    finished.append((claim, device))
+                    continue
+                if not state.can_notify:
+                    # Only the device could have said it, and it was not placed in time.
+                    detail = "not placed on the device by its time, and notifications are not allowed"
+                    if existing is None:
+                        new_rows.append(self._row(claim, "missed", reference_id, detail, DEVICE))
+                    else:
+                        q.finish_delivery(
+                            session,
+                            reminder_id=claim.id,
+                            occurrence_at=occurrence,
+                            status="missed",
+                            attempts=0,
+                            detail=detail,
+                        )
+                    log.warning("reminder %s (%s): %s %s %s", claim.id, who, claim.kind, occurrence, detail)
+                    stats.missed += 1
+                    finished.append((claim, device))
                     continue
                 if existing is None:
                     new_rows.append(self._row(claim, q.SENDING, reference_id, None))
+                elif on_device:
+                    log.warning(
+                        "reminder %s (%s): %s occurrence %s was not placed on the device (%s); "
+                        "sending it as a notification",
+                        claim.id,
+                        who,
+                        claim.kind,
+                        occurrence.isoformat(),
+                        existing.status,
+                    )
+                    fallen_back.append(key)
                 elif existing.status == q.RETRYING:
                     reopened.append(key)
                 else:
@@ -397,13 +501,16 @@ class Dispatcher:
                         occurrence.isoformat(),
                         reference_id,
                     )
-                attempts = existing.attempts if existing is not None else 0
-                jobs.append(_ToSend(claim, state.alexa_user_id, state.locale, reference_id, attempts))
+                jobs.append(
+                    _ToSend(claim, state.alexa_user_id, state.locale, reference_id, attempts, device=device)
+                )
             bind(user=NO_VALUE)
             q.insert_deliveries(session, new_rows)
             q.reopen_deliveries(session, reopened)
+            q.fall_back(session, fallen_back, self._channel.name)
             q.release_many(session, released)
             self._complete(session, finished, stats)
+            q.set_pending_greetings(session, greetings)
         return jobs
 
     def _too_late(
@@ -458,16 +565,72 @@ class Dispatcher:
         )
         stats.missed += 1
 
-    def _row(self, claim: q.Claimed, status: str, reference_id: str, detail: str | None) -> dict[str, Any]:
+    def _row(
+        self,
+        claim: q.Claimed,
+        status: str,
+        reference_id: str,
+        detail: str | None,
+        channel: str | None = None,
+    ) -> dict[str, Any]:
         return q.delivery_row(
             reminder_id=claim.id,
             user_id=claim.user_id,
             occurrence_at=claim.occurrence_at,
             status=status,
-            channel=self._channel.name,
+            channel=channel or self._channel.name,
             reference_id=reference_id,
             detail=detail,
         )
+
+    def _placement_outcome(
+        self, sent: _Sent, result: SendResult, attempts: int, now: datetime, stats: TickStats
+    ) -> tuple[q.FinalStatus, q.Retry]:
+        """A placement message's outcome: the row's next status, and when to claim the reminder again.
+
+        Accepted: the skill places it; look again at the fire time. Transient: retried like a
+        notification, but only while a placement could still arrive in time. Otherwise the
+        occurrence is notified at its time instead.
+        """
+        claim = sent.job.claim
+        who = _who(claim, sent.job.alexa_user_id)
+        detail = f"HTTP {result.status}: {result.detail}" if result.status else result.detail
+        at_fire_time = q.Retry(claim.id, claim.token, claim.occurrence_at)
+        if result.outcome is Outcome.DELIVERED:
+            stats.messaged += 1
+            return q.FinalStatus(claim.id, claim.occurrence_at, q.MESSAGED, 1, detail), at_fire_time
+        if result.outcome is Outcome.RETRY:
+            plan = plan_retry(
+                attempts,
+                now=now,
+                deadline=claim.occurrence_at - PLACE_MARGIN,
+                retry_after=result.retry_after,
+                rng=self._rng,
+            )
+            if plan.at is not None:
+                stats.retried += 1
+                log.info(
+                    "reminder %s (%s): placement message attempt %d got %s; %s",
+                    claim.id,
+                    who,
+                    attempts,
+                    safe(detail, 200),
+                    plan.reason,
+                )
+                return (
+                    q.FinalStatus(claim.id, claim.occurrence_at, q.RETRYING, 1, detail),
+                    q.Retry(claim.id, claim.token, plan.at),
+                )
+            detail = f"{detail}; {plan.reason}"
+        stats.unplaced += 1
+        log.warning(
+            "reminder %s (%s): could not ask the skill to place %s (%s); it will be a notification",
+            claim.id,
+            who,
+            claim.occurrence_at.isoformat(),
+            safe(detail, 200),
+        )
+        return q.FinalStatus(claim.id, claim.occurrence_at, q.UNPLACED, 1, detail), at_fire_time
 
     def _hand_back(self, claims: Sequence[q.Claimed], stats: TickStats) -> None:
         now = self._clock()
@@ -483,7 +646,7 @@ class Dispatcher:
         finals: list[q.FinalStatus] = []
         retries: list[q.Retry] = []
         greetings: dict[int, str] = {}
-        completed: list[q.Claimed] = []
+        completed: list[tuple[q.Claimed, bool]] = []
         problems: list[tuple[_Sent, SendResult, int]] = []
         for sent in done:
             claim, result = sent.job.claim, sent.result
@@ -492,6 +655,11 @@ class Dispatcher:
                 stats.errors += 1
                 continue
             attempts = sent.job.attempts + 1
+            if sent.job.place:
+                final, again = self._placement_outcome(sent, result, attempts, now, stats)
+                finals.append(final)
+                retries.append(again)
+                continue
             detail = f"HTTP {result.status}: {result.detail}" if result.status else result.detail
             if result.outcome is Outcome.RETRY:
                 plan = plan_retry(
@@ -525,7 +693,7 @@ class Dispatcher:
                     self._on_sent((now - claim.occurrence_at).total_seconds())
             else:
                 problems.append((sent, result, attempts))
-            completed.append(claim)
+            completed.append((claim, sent.job.device))
         bind(user=NO_VALUE)
         with self._sessions.begin() as session:
             # Deliveries, then reminders, then users: the order forget_user deletes in, so the two
@@ -575,19 +743,26 @@ class Dispatcher:
                 claim.occurrence_at.isoformat(),
             )
 
-    def _complete(self, session: Session, claims: Sequence[q.Claimed], stats: TickStats) -> None:
-        """Move reminders to their next occurrence and drop their leases, where still ours."""
+    def _complete(self, session: Session, claims: Sequence[tuple[q.Claimed, bool]], stats: TickStats) -> None:
+        """Move reminders to their next occurrence and drop their leases, where still ours.
+
+        A reminder whose user hears it from the device comes due ``placement_lead`` before its next
+        occurrence, to be placed; any other at the occurrence itself.
+        """
         by_token: dict[str, dict[int, datetime]] = {}
+        visible: dict[int, datetime] = {}
         # Reminders due together mostly share a schedule: work out each distinct one once (the
         # zone arithmetic was an eighth of the worker's time at 100,000 due at once).
         schedules: dict[tuple[datetime, time, str, int, str], datetime] = {}
-        for claim in claims:
+        for claim, device in claims:
             key = (claim.occurrence_at, claim.local_time, claim.time_zone, claim.days, claim.kind)
             if key not in schedules:
                 schedules[key] = self._next_fire_at(claim)
             by_token.setdefault(claim.token, {})[claim.id] = schedules[key]
+            if device:
+                visible[claim.id] = visible_from(schedules[key], self._settings.placement_lead, device=True)
         for token, next_fire_at in by_token.items():
-            done = q.complete_many(session, token=token, next_fire_at=next_fire_at)
+            done = q.complete_many(session, token=token, next_fire_at=next_fire_at, visible_at=visible)
             for reminder_id in sorted(next_fire_at.keys() - done):
                 log.warning(
                     "reminder %s: lease taken over (or reminder changed or deleted) before completion; "

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -17,6 +18,8 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     and_,
+    false,
+    or_,
     text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -50,6 +53,10 @@ class User(Base):
     time_zone: Mapped[str | None] = mapped_column(String(64))
     # Notification permission (alexa::devices:all:notifications:write) as last reported by Alexa.
     notifications_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Reminders permission (alexa::alerts:reminders:skill:readwrite): the device itself says each
+    # occurrence (a Reminders API reminder the skill places ahead of time); without it, notifications.
+    # (A server default too: rows written before this column, or by bulk loaders, have not granted it.)
+    reminders_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     permission_changed_at: Mapped[datetime | None]
     # Proactive subscription; events may arrive out of order, so the newest timestamp wins.
     subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -65,14 +72,25 @@ class User(Base):
     )
 
     @hybrid_property
-    def can_deliver(self) -> bool:
+    def can_notify(self) -> bool:
+        """Whether a Proactive Events notification may go to this user."""
         return self.notifications_allowed and self.subscribed and self.delivery_blocked_reason is None
+
+    @can_notify.inplace.expression
+    @classmethod
+    def _can_notify_expression(cls) -> ColumnElement[bool]:
+        # The same rule in SQL, so the worker's queries never restate it.
+        return and_(cls.notifications_allowed, cls.subscribed, cls.delivery_blocked_reason.is_(None))
+
+    @hybrid_property
+    def can_deliver(self) -> bool:
+        """Whether any reminder can reach this user: on the device, or as a notification."""
+        return self.reminders_allowed or self.can_notify
 
     @can_deliver.inplace.expression
     @classmethod
     def _can_deliver_expression(cls) -> ColumnElement[bool]:
-        # The same rule in SQL, so the worker's queries never restate it.
-        return and_(cls.notifications_allowed, cls.subscribed, cls.delivery_blocked_reason.is_(None))
+        return or_(cls.reminders_allowed, cls.can_notify)
 
 
 class Reminder(Base):
@@ -94,8 +112,12 @@ class Reminder(Base):
     # The user's own words for when ("nine thirty pm", "weekdays"), to read back as they said it.
     spoken: Mapped[str | None] = mapped_column(String(200))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Paused while the user has not granted notifications; delivery resumes when they do.
+    # Paused while the user has granted neither permission; delivery resumes when they grant one.
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "Pause my reminders for a week": no occurrence before this instant (next_fire_at is after it).
+    paused_until: Mapped[datetime | None]
+    # "Skip tonight's reminder": the local date (in time_zone) whose occurrence is skipped.
+    skip_on: Mapped[date | None] = mapped_column(Date())
     next_fire_at: Mapped[datetime]
     visible_at: Mapped[datetime]
     lease_owner: Mapped[str | None] = mapped_column(String(64))
@@ -126,13 +148,19 @@ class Delivery(Base):
     reminder_id: Mapped[int] = mapped_column(ForeignKey("reminders.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     occurrence_at: Mapped[datetime]
-    # sending -> sent | duplicate | missed | rejected | forbidden | failed, or sending <-> retrying
-    # while a transient failure waits in the queue for its next attempt (within the grace window)
+    # A notification: sending -> sent | duplicate | missed | rejected | forbidden | failed, or
+    # sending <-> retrying while a transient failure waits in the queue (within the grace window).
+    # A device reminder (channel 'device'): sending -> messaged (Alexa took the skill message) ->
+    # placing (the skill is calling the Reminders API) -> placed, or unplaced; at the fire time an
+    # occurrence that is not placed goes out as a notification instead. A placed one the user
+    # changes is skipped | paused | moved, or removed (deleted in the Alexa app). See placements.py.
     status: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
     reference_id: Mapped[str] = mapped_column(String(100))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     detail: Mapped[str | None] = mapped_column(Text)
+    # The Reminders API's id of the device reminder placed for this occurrence.
+    alert_token: Mapped[str | None] = mapped_column(String(256), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

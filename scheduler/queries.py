@@ -33,7 +33,20 @@ LIVE = text("reminders.enabled AND NOT reminders.paused")
 SENDING = "sending"  # written just before the send; a worker that dies leaves it behind
 RETRYING = "retrying"  # a transient failure; the reminder is back in the queue for its next attempt
 OPEN_STATUSES = (SENDING, RETRYING)
-FINAL_STATUSES = frozenset({"sent", "duplicate", "missed", "rejected", "forbidden", "failed"})
+# A device reminder on its way (scheduler/placements.py): Alexa took the skill message, the skill
+# is placing it, or placing it failed; whichever is left at the fire time becomes a notification.
+MESSAGED = "messaged"
+PLACING = "placing"
+UNPLACED = "unplaced"
+AWAITING_STATUSES = (MESSAGED, PLACING, UNPLACED)
+UNFINISHED_STATUSES = (*OPEN_STATUSES, *AWAITING_STATUSES)
+# On the device: final once its fire time has come.
+PLACED = "placed"
+# A placed (or awaiting) occurrence the user changed before it fired, or deleted in the Alexa app.
+REMOVED, SKIPPED, PAUSED, MOVED = "removed", "skipped", "paused", "moved"
+FINAL_STATUSES = frozenset(
+    {"sent", "duplicate", "missed", "rejected", "forbidden", "failed", REMOVED, SKIPPED, PAUSED, MOVED}
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,8 @@ class ReminderState:
     can_deliver: bool
     alexa_user_id: str
     locale: str
+    can_notify: bool = False
+    places: bool = False  # the user granted the reminders permission: the device says it
 
 
 @dataclass(frozen=True)
@@ -89,9 +104,11 @@ class DeliveryState:
     inserted: bool  # False: a row for this occurrence already existed
     status: str
     attempts: int
+    channel: str = ""
 
 
-def _rowcount(result: Any) -> int:
+def rowcount(result: Any) -> int:
+    """How many rows a DML statement changed."""
     return cast(CursorResult[Any], result).rowcount
 
 
@@ -204,6 +221,8 @@ def claimed_states(session: Session, reminder_ids: Collection[int]) -> dict[int,
             users.c.alexa_user_id,
             users.c.locale,
             User.can_deliver.label("can_deliver"),
+            User.can_notify.label("can_notify"),
+            users.c.reminders_allowed,
         )
         .join(users, users.c.id == reminders.c.user_id)
         .where(reminders.c.id.in_(sorted(set(reminder_ids))))
@@ -217,6 +236,8 @@ def claimed_states(session: Session, reminder_ids: Collection[int]) -> dict[int,
             can_deliver=bool(row.can_deliver),
             alexa_user_id=row.alexa_user_id,
             locale=row.locale,
+            can_notify=bool(row.can_notify),
+            places=bool(row.reminders_allowed),
         )
         for row in rows
     }
@@ -232,25 +253,34 @@ def complete(session: Session, *, reminder_id: int, token: str, next_fire_at: da
         .where(reminders.c.id == reminder_id, reminders.c.lease_token == token)
         .values(next_fire_at=next_fire_at, visible_at=next_fire_at, lease_owner=None, lease_token=None)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
-def complete_many(session: Session, *, token: str, next_fire_at: Mapping[int, datetime]) -> set[int]:
+def complete_many(
+    session: Session,
+    *,
+    token: str,
+    next_fire_at: Mapping[int, datetime],
+    visible_at: Mapping[int, datetime] | None = None,
+) -> set[int]:
     """``complete`` for many reminders of one claim; returns the ids whose lease was still ours.
 
-    One UPDATE ... RETURNING per distinct next occurrence: reminders due together usually share
-    the next one too (same wall time tomorrow), so a chunk of outcomes costs a statement or two.
+    ``visible_at`` (default: the next occurrence itself) is when each may be claimed again: earlier
+    for a device reminder, which is placed ahead of its fire time. One UPDATE ... RETURNING per
+    distinct pair: reminders due together usually share the next one too (same wall time
+    tomorrow), so a chunk of outcomes costs a statement or two.
     """
-    by_time: dict[datetime, list[int]] = {}
+    by_time: dict[tuple[datetime, datetime], list[int]] = {}
     for reminder_id, at in next_fire_at.items():
-        by_time.setdefault(at, []).append(reminder_id)
+        seen = visible_at.get(reminder_id, at) if visible_at else at
+        by_time.setdefault((at, seen), []).append(reminder_id)
     completed: set[int] = set()
-    for at, ids in by_time.items():
+    for (at, seen), ids in by_time.items():
         completed.update(
             session.scalars(
                 update(reminders)
                 .where(reminders.c.id.in_(ids), reminders.c.lease_token == token)
-                .values(next_fire_at=at, visible_at=at, lease_owner=None, lease_token=None)
+                .values(next_fire_at=at, visible_at=seen, lease_owner=None, lease_token=None)
                 .returning(reminders.c.id)
             ).all()
         )
@@ -321,7 +351,11 @@ def logged_deliveries(
     wanted = set(keys)
     rows = session.execute(
         select(
-            deliveries.c.reminder_id, deliveries.c.occurrence_at, deliveries.c.status, deliveries.c.attempts
+            deliveries.c.reminder_id,
+            deliveries.c.occurrence_at,
+            deliveries.c.status,
+            deliveries.c.attempts,
+            deliveries.c.channel,
         ).where(
             # Two IN lists served by the unique index, then an exact match here: portable, unlike
             # row-value IN.
@@ -330,7 +364,7 @@ def logged_deliveries(
         )
     ).all()
     return {
-        (row.reminder_id, row.occurrence_at): DeliveryState(False, row.status, row.attempts)
+        (row.reminder_id, row.occurrence_at): DeliveryState(False, row.status, row.attempts, row.channel)
         for row in rows
         if (row.reminder_id, row.occurrence_at) in wanted
     }
@@ -390,17 +424,18 @@ def finish_delivery(
     attempts: int,
     detail: str | None,
 ) -> bool:
-    """Move an open row to its final status; False if another worker finished it first."""
+    """Move an unfinished row (open, or a device reminder still on its way) to its final status;
+    False if another worker finished it first."""
     result = session.execute(
         update(deliveries)
         .where(
             deliveries.c.reminder_id == reminder_id,
             deliveries.c.occurrence_at == occurrence_at,
-            deliveries.c.status.in_(OPEN_STATUSES),
+            deliveries.c.status.in_(UNFINISHED_STATUSES),
         )
         .values(status=status, attempts=deliveries.c.attempts + attempts, detail=detail)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 # -- what an outcome means for the user --------------------------------------------------------
@@ -428,8 +463,24 @@ def finish_deliveries(session: Session, outcomes: Sequence[FinalStatus]) -> None
         )
 
 
+def fall_back(session: Session, keys: Collection[tuple[int, datetime]], channel: str) -> None:
+    """Device reminders not placed by their fire time: 'sending' again, now as a notification.
+
+    Only rows still unfinished change, so a placement the skill recorded meanwhile stays placed.
+    """
+    _reopen(session, keys, UNFINISHED_STATUSES, status=SENDING, channel=channel)
+
+
 def reopen_deliveries(session: Session, keys: Collection[tuple[int, datetime]]) -> None:
     """'retrying' -> 'sending' for occurrences about to be attempted again."""
+    _reopen(session, keys, (RETRYING,), status=SENDING)
+
+
+def _reopen(
+    session: Session, keys: Collection[tuple[int, datetime]], statuses: Collection[str], **values: Any
+) -> None:
+    """Set ``values`` on the rows of these occurrences whose status is one of ``statuses``: one
+    UPDATE per distinct occurrence time (reminders due together share it)."""
     by_time: dict[datetime, list[int]] = {}
     for reminder_id, at in keys:
         by_time.setdefault(at, []).append(reminder_id)
@@ -439,9 +490,9 @@ def reopen_deliveries(session: Session, keys: Collection[tuple[int, datetime]]) 
             .where(
                 deliveries.c.reminder_id.in_(ids),
                 deliveries.c.occurrence_at == at,
-                deliveries.c.status == RETRYING,
+                deliveries.c.status.in_(statuses),
             )
-            .values(status=SENDING)
+            .values(**values)
         )
 
 
@@ -455,15 +506,19 @@ def set_pending_greetings(session: Session, kinds: Mapping[int, str]) -> None:
 
 
 def block_user(session: Session, *, user_id: int, reason: str) -> int:
-    """Stop delivering to a user Alexa refused; returns how many of their reminders were paused.
+    """Stop notifying a user Alexa refused; returns how many of their reminders were paused.
 
-    Leases are left alone: reminders of this user claimed in the same batch complete normally and
-    stay paused until the user grants permission again (ReminderService reschedules them then).
+    A user who granted the reminders permission still hears device reminders, so nothing of theirs
+    is paused. Leases are left alone: reminders of this user claimed in the same batch complete
+    normally and stay paused until the user grants permission again (ReminderService reschedules
+    them then).
     """
     session.execute(update(users).where(users.c.id == user_id).values(delivery_blocked_reason=reason[:200]))
+    if session.scalar(select(users.c.reminders_allowed).where(users.c.id == user_id)):
+        return 0
     result = session.execute(
         update(reminders)
         .where(reminders.c.user_id == user_id, reminders.c.paused.is_(False))
         .values(paused=True)
     )
-    return _rowcount(result)
+    return rowcount(result)

@@ -36,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler import heartbeat, metrics, reports
-from scheduler.channels import Channel, channel_from_env
+from scheduler.channels import Channel, Messenger, channel_from_env, messenger_from_env
 from scheduler.config import WorkerSettings
 from scheduler.db import make_engine, make_session_factory, utcnow
 from scheduler.dispatch import Dispatcher, TickStats
@@ -62,6 +62,7 @@ class _Parts:
     engine: Engine
     sessions: sessionmaker[Session]
     channel: Channel
+    messenger: Messenger | None
     owns_channel: bool
     dispatcher: Dispatcher
     clock: Callable[[], datetime]
@@ -99,13 +100,24 @@ class _Parts:
     def close(self) -> None:
         if self.owns_channel:
             self.channel.close()
+            if self.messenger is not None:
+                self.messenger.close()
         self.engine.dispose()
 
 
-def _build(env: Mapping[str, str], clock: Callable[[], datetime] | None, channel: Channel | None) -> _Parts:
+def _build(
+    env: Mapping[str, str],
+    clock: Callable[[], datetime] | None,
+    channel: Channel | None,
+    messenger: Messenger | None = None,
+) -> _Parts:
+    """The worker's parts; a channel passed in comes with its messenger (or none), else both come
+    from the environment."""
     settings = WorkerSettings.from_env(env)
     owns_channel = channel is None
     chosen = channel if channel is not None else channel_from_env(env)
+    if owns_channel:
+        messenger = messenger_from_env(env)
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     dispatcher = Dispatcher(
@@ -115,12 +127,14 @@ def _build(env: Mapping[str, str], clock: Callable[[], datetime] | None, channel
         clock=clock or utcnow,
         worker_id=make_worker_id(),
         on_sent=metrics.observe_lateness,
+        messenger=messenger,
     )
     return _Parts(
         settings,
         engine,
         sessions,
         chosen,
+        messenger,
         owns_channel,
         dispatcher,
         clock or utcnow,
@@ -237,13 +251,17 @@ def _run_blocking(parts: _Parts) -> int:
     try:
         _add_tick_job(scheduler, parts, lambda: not stopping.is_set())
         log.info(
-            "worker %s started: tick every %gs, batches of %d, lease %gs, %d concurrent sends, channel %s",
+            "worker %s started: tick every %gs, batches of %d, lease %gs, %d concurrent sends, channel %s, "
+            "device reminders %s",
             parts.dispatcher.worker_id,
             parts.settings.tick_seconds,
             parts.settings.batch_size,
             parts.settings.lease_seconds,
             parts.settings.concurrency,
             parts.channel.name,
+            f"placed {parts.settings.placement_lead} ahead"
+            if parts.messenger
+            else "off (no Alexa credentials)",
         )
         parts.beat("started")
         if not stopping.is_set():

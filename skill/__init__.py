@@ -12,6 +12,7 @@ from flask import Flask
 
 from scheduler import ReminderService
 from scheduler.db import make_engine, make_session_factory, utcnow
+from scheduler.placements import Placements
 from skill.config import Settings
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # statement is the state read, which retries once on a connection the database had closed.
     engine = make_engine(settings.database_url, timeouts=settings.database_timeouts, pool_pre_ping=False)
     sessions = make_session_factory(engine)
-    reminders = overrides.get("REMINDER_SERVICE") or ReminderService(sessions, clock=clock)
-    services = SkillServices(settings, engine, sessions, reminders, clock)
+    reminders = overrides.get("REMINDER_SERVICE") or ReminderService(
+        sessions, clock=clock, placement_lead=settings.placement_lead
+    )
+    services = SkillServices(settings, engine, sessions, reminders, clock, Placements(sessions, clock))
 
     verifier: RequestVerifier | None = None
     if settings.verify_requests:

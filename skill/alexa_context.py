@@ -16,6 +16,8 @@ from skill.errors import describe
 log = logging.getLogger(__name__)
 
 NOTIFICATIONS_SCOPE = "alexa::devices:all:notifications:write"
+# Spoken device reminders (the Reminders API); notifications are the fallback without it.
+REMINDERS_SCOPE = "alexa::alerts:reminders:skill:readwrite"
 
 
 def _system(handler_input: HandlerInput) -> Any:
@@ -26,17 +28,30 @@ def user_id(handler_input: HandlerInput) -> str:
     return str(getattr(getattr(_system(handler_input), "user", None), "user_id", ""))
 
 
+def _scope_status(handler_input: HandlerInput, scope: str) -> tuple[bool, bool]:
+    """(whether the request lists ``scope``, whether it is GRANTED)."""
+    permissions = getattr(getattr(_system(handler_input), "user", None), "permissions", None)
+    scopes = getattr(permissions, "scopes", None) or {}
+    if scope not in scopes:
+        return False, False
+    status = getattr(getattr(scopes[scope], "status", None), "value", None)
+    return True, status == "GRANTED"
+
+
 def notifications_allowed(handler_input: HandlerInput) -> bool:
     """Whether the user granted our notifications permission, as this request reports it."""
+    listed, granted = _scope_status(handler_input, NOTIFICATIONS_SCOPE)
+    if listed:
+        return granted
+    # Without per-scope detail, a consent token means the permission the skill first asked for
+    # (notifications) was granted; the reminders permission is only ever read from its scope.
     permissions = getattr(getattr(_system(handler_input), "user", None), "permissions", None)
-    if permissions is None:
-        return False
-    scopes = getattr(permissions, "scopes", None) or {}
-    if NOTIFICATIONS_SCOPE in scopes:
-        status = getattr(getattr(scopes[NOTIFICATIONS_SCOPE], "status", None), "value", None)
-        return status == "GRANTED"
-    # Without per-scope detail a consent token means the one permission we ask for was granted.
     return bool(getattr(permissions, "consent_token", None))
+
+
+def reminders_allowed(handler_input: HandlerInput) -> bool:
+    """Whether the user granted the reminders permission, as this request reports it."""
+    return _scope_status(handler_input, REMINDERS_SCOPE)[1]
 
 
 def device_time_zone(handler_input: HandlerInput) -> str | None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 # The worker's parsers: one reading of numbers from the environment, with errors that name the variable.
-from scheduler.config import _int, _seconds
+from scheduler.config import DEFAULT_PLACEMENT_LEAD_HOURS, _int, _seconds, placement_lead
 from scheduler.db import DEFAULT_DATABASE_URL, Timeouts
 from skill.replay import DEFAULT_MAX_ENTRIES
 
@@ -49,6 +50,8 @@ class Settings:
     database_statement_timeout_s: float = 2.0
     database_pool_timeout_s: float = 2.0
     replay_cache_size: int = DEFAULT_MAX_ENTRIES
+    # How long before its time a device reminder is placed; the worker reads the same variable.
+    placement_lead: timedelta = field(default_factory=lambda: timedelta(hours=DEFAULT_PLACEMENT_LEAD_HOURS))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +64,7 @@ class Settings:
             database_statement_timeout_s=_wait(env, "DATABASE_STATEMENT_TIMEOUT_SECONDS", 2.0),
             database_pool_timeout_s=_wait(env, "DATABASE_POOL_TIMEOUT_SECONDS", 2.0),
             replay_cache_size=_int(env, "ALEXA_REPLAY_CACHE_SIZE", DEFAULT_MAX_ENTRIES, 1_000, 10_000_000),
+            placement_lead=placement_lead(env),
         )
 
     @property

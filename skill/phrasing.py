@@ -1,10 +1,11 @@
-"""Turning stored reminder data (times, day masks) into the words the content files define."""
+"""Turning stored reminder data (times, day masks, dates) into the words the content files define."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import time
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 from scheduler.recurrence import EVERY_DAY, WEEKDAYS, WEEKENDS, weekdays_in
 from skill.content import Content
@@ -70,3 +71,42 @@ def say_days_as_said(words: Content, mask: int, spoken: str | None) -> str:
     if spoken and _WHOLE_PHRASE.match(spoken.strip().lower()):
         return spoken.strip().lower()
     return say_days(words, mask)
+
+
+def reminder_speech(words: Content, kind: str, streak_nights: int | None) -> str:
+    """What the device says at a reminder's time (plain text; Alexa says "Here's your reminder" first).
+
+    ``streak_nights``: nights in a row the routine was finished, said after the stretch reminder
+    ("That's 4 nights in a row.") from two nights on. None until the habit streak is known here.
+    """
+    text = words.text(f"reminders.device.{kind}")
+    if kind == "stretch" and streak_nights is not None and streak_nights >= 2:
+        text = f"{text} {words.text('reminders.device.streak', nights=streak_nights)}"
+    return text
+
+
+# A stretch reminder is an evening habit: from this hour, "today" is "tonight".
+EVENING_HOUR = 17
+
+
+def say_date(words: Content, at: datetime, zone: str) -> str:
+    """The local date of ``at``: "Monday, November 30"."""
+    local = at.astimezone(ZoneInfo(zone))
+    return words.text(
+        "reminders.calendar.date",
+        weekday=words.get("reminders.calendar.weekdays")[local.weekday()],
+        month=words.get("reminders.calendar.months")[local.month - 1],
+        day=local.day,
+    )
+
+
+def say_when(words: Content, at: datetime, zone: str, now: datetime) -> str:
+    """When ``at`` is, seen from ``now``: "tonight", "today", "tomorrow", or "on Thursday"."""
+    tz = ZoneInfo(zone)
+    local, today = at.astimezone(tz), now.astimezone(tz).date()
+    days = (local.date() - today).days
+    if days == 0:
+        return words.text("reminders.when.tonight" if local.hour >= EVENING_HOUR else "reminders.when.today")
+    if days == 1:
+        return words.text("reminders.when.tomorrow")
+    return words.text("reminders.when.on", weekday=words.get("reminders.calendar.weekdays")[local.weekday()])

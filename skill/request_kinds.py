@@ -7,12 +7,14 @@ on any of those must never become a spoken apology.
 
 from __future__ import annotations
 
-EVENT_PREFIX = "AlexaSkillEvent."
+# Requests with no conversation that Alexa redelivers when they fail: skill events, reminder
+# events and out-of-session skill messages.
+EVENT_PREFIXES = ("AlexaSkillEvent.", "Reminders.", "Messaging.")
 SILENT_TYPES = frozenset({"System.ExceptionEncountered", "SessionEndedRequest", "CanFulfillIntentRequest"})
 
 
 def is_event(request_type: str | None) -> bool:
-    return bool(request_type) and str(request_type).startswith(EVENT_PREFIX)
+    return bool(request_type) and str(request_type).startswith(EVENT_PREFIXES)
 
 
 def may_speak(request_type: str | None, in_session: bool) -> bool:

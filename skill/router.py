@@ -381,6 +381,10 @@ def _asks_why(tokens: list[str]) -> bool:
 
 def _reminder_action(lex: Lexicon, tokens: list[str]) -> str:
     mods = lex.modifiers["reminders"]
+    # A break first: "stop them for a week" is a pause, "don't remind me tonight" a skip.
+    for action in ("resume", "pause", "skip"):
+        if _contains(tokens, mods[action]):
+            return action
     if _contains(tokens, mods["cancel"]):
         return "cancel_all" if _contains(tokens, mods["all"]) else "cancel"
     if _contains(tokens, mods["move"]):

@@ -1,4 +1,4 @@
-"""What handlers may reach: settings, the database session factory, reminders, the clock."""
+"""What handlers may reach: settings, the database session factory, reminders, placements, the clock."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler import ReminderService
+from scheduler.placements import Placements
 from skill.config import Settings
 
 
@@ -20,3 +21,4 @@ class SkillServices:
     sessions: sessionmaker[Session]
     reminders: ReminderService
     clock: Callable[[], datetime]
+    placements: Placements

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import time, timedelta
 
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Slot
@@ -14,6 +14,13 @@ VAGUE_TIMES = {"MO", "AF", "EV", "NI"}
 # 200-character `spoken` column.
 MAX_SLOT_CHARS = 80
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?$")
+# AMAZON.DURATION: ISO 8601 ("P1W", "P3D", "PT2H", "P1DT12H"), whole numbers only.
+_DURATION = re.compile(
+    r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+)
+# Calendar units as days: a pause "for a month" ends after 30 days, "for a year" after 365.
+_DAYS_PER = {"years": 365, "months": 30, "weeks": 7, "days": 1}
 
 
 def slot(handler_input: HandlerInput, name: str) -> Slot | None:
@@ -96,3 +103,22 @@ def parse_time(value: str | None) -> time | None:
 
 def is_vague_time(value: str | None) -> bool:
     return bool(value) and str(value).strip().upper() in VAGUE_TIMES
+
+
+def parse_duration(value: str | None) -> timedelta | None:
+    """An AMAZON.DURATION value ("P1W") as a timedelta; None for missing, empty or malformed ones."""
+    if not value:
+        return None
+    match = _DURATION.match(value.strip().upper())
+    if not match or value.strip().upper() in ("P", "PT") or value.strip().upper().endswith("T"):
+        return None
+    parts = {name: int(number) for name, number in match.groupdict().items() if number}
+    if not parts or any(n > 10_000 for n in parts.values()):
+        return None
+    days = sum(parts.get(unit, 0) * per for unit, per in _DAYS_PER.items())
+    return timedelta(
+        days=days,
+        hours=parts.get("hours", 0),
+        minutes=parts.get("minutes", 0),
+        seconds=parts.get("seconds", 0),
+    )

@@ -59,8 +59,9 @@ SIGNATURE_HEADER = "Signature-256"
 ECHO_API_HOSTNAME = "echo-api.amazon.com"
 
 TIMESTAMP_TOLERANCE_S = 150.0
-# Skill events (enable/disable, permission changes, ...) may be redelivered by
-# Amazon for a while, so they carry older timestamps legitimately.
+# Skill events (enable/disable, permission changes, ...), reminder events and skill
+# messages may be redelivered by Amazon for a while, so they carry older timestamps
+# legitimately (skill/request_kinds.py says which requests those are).
 SKILL_EVENT_TOLERANCE_S = 3600.0
 
 CERT_HOST = "s3.amazonaws.com"
@@ -124,7 +125,7 @@ def check_skill_id(payload: Mapping[str, Any], skill_id: str | None) -> None:
 def check_timestamp(payload: Mapping[str, Any], now: datetime) -> None:
     """Require ``request.timestamp`` to be close to ``now`` (an aware datetime).
 
-    Tolerance is 150 s either way, or one hour for ``AlexaSkillEvent.*``.
+    Tolerance is 150 s either way, or one hour for events (``request_kinds.is_event``).
     """
     raw = _get_path(payload, "request", "timestamp")
     if not isinstance(raw, str) or not raw:
@@ -141,7 +142,7 @@ def check_timestamp(payload: Mapping[str, Any], now: datetime) -> None:
 
 
 def tolerance_s(request_type: object) -> float:
-    """How far a request's timestamp may be from now: 150 s, or one hour for ``AlexaSkillEvent.*``."""
+    """How far a request's timestamp may be from now: 150 s, or one hour for events."""
     if isinstance(request_type, str) and is_event(request_type):
         return SKILL_EVENT_TOLERANCE_S
     return TIMESTAMP_TOLERANCE_S

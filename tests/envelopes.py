@@ -23,6 +23,7 @@ class Envelopes:
         self.permissions: dict[str, Any] | None = None
         # What the device supports, as Alexa lists it ({"Alexa.Presentation.APL": {...}} on a screen).
         self.supported_interfaces: dict[str, Any] = {}
+        self.api_access_token = "test-access-token"
 
     def _timestamp(self) -> str:
         return self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -45,7 +46,7 @@ class Envelopes:
             "user": user,
             "device": {"deviceId": self.DEVICE_ID, "supportedInterfaces": dict(self.supported_interfaces)},
             "apiEndpoint": self.api_endpoint,
-            "apiAccessToken": "test-access-token",
+            "apiAccessToken": self.api_access_token,
         }
         body: dict[str, Any] = {
             "version": "1.0",

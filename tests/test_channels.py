@@ -21,8 +21,11 @@ from scheduler.channels import (
     LogChannel,
     Notice,
     Outcome,
+    PlacementRequest,
+    SkillMessagingChannel,
     WebhookChannel,
     channel_from_env,
+    messenger_from_env,
     reference_id_for,
     verify_signature,
 )
@@ -591,3 +594,112 @@ def test_env_with_webhook_gives_the_webhook_channel() -> None:
 def test_env_misconfiguration_is_an_error(env: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         channel_from_env(env)
+
+
+# -- Skill Messaging (placement requests) -----------------------------------------------------------
+
+
+def make_placement(n: int = 1, *, user: str = USER, hours: float = 12) -> PlacementRequest:
+    occurrence = NOW.replace(second=0) + timedelta(hours=hours)
+    return PlacementRequest(
+        reminder_id=n,
+        alexa_user_id=user,
+        occurrence_at=occurrence,
+        reference_id=reference_id_for(n, occurrence),
+        expires_at=occurrence - timedelta(minutes=1),
+    )
+
+
+@pytest.fixture
+def messaging(stub: AlexaApiStub) -> Iterator[SkillMessagingChannel]:
+    channel = SkillMessagingChannel(
+        stub.client_id,
+        stub.client_secret,
+        api_endpoint=stub.url,
+        token_url=stub.token_url,
+        utcnow=lambda: NOW,
+    )
+    yield channel
+    channel.close()
+
+
+def place(channel: SkillMessagingChannel, request: PlacementRequest) -> SendResult:
+    return aio.run(channel.request_placement(request))
+
+
+def test_a_placement_request_is_a_skill_message_with_string_data_until_just_before_its_time(
+    stub: AlexaApiStub, messaging: SkillMessagingChannel
+) -> None:
+    request = make_placement(5, user="amzn1.ask.account.A|B")
+    result = place(messaging, request)
+    assert (result.outcome, result.status) == (Outcome.DELIVERED, 202)
+    [message] = stub.messages
+    assert message["user"] == "amzn1.ask.account.A|B", "the userId is escaped in the path and read back"
+    assert message["data"] == {
+        "action": "place",
+        "reminder": "5",
+        "occurrence": request.occurrence_at.isoformat().replace("+00:00", "Z"),
+        "reference": request.reference_id,
+    }
+    assert message["expires_after"] == 12 * 3600 - 60 - 7, "until a minute before the occurrence"
+    assert messaging.url_for("amzn1.ask.account.A|B").endswith(
+        "/v1/skillmessages/users/amzn1.ask.account.A%7CB"
+    )
+
+
+def test_message_expiry_is_clamped_to_what_skill_messaging_allows(
+    stub: AlexaApiStub, messaging: SkillMessagingChannel
+) -> None:
+    assert place(messaging, make_placement(1, hours=0.01)).outcome is Outcome.DELIVERED
+    assert place(messaging, make_placement(2, hours=30)).outcome is Outcome.DELIVERED
+    assert [m["expires_after"] for m in stub.messages] == [60, 86_400]
+
+
+def test_messaging_uses_its_own_token_refreshed_once_when_refused(
+    stub: AlexaApiStub, messaging: SkillMessagingChannel
+) -> None:
+    assert place(messaging, make_placement(1)).outcome is Outcome.DELIVERED
+    assert place(messaging, make_placement(2)).outcome is Outcome.DELIVERED
+    assert stub.token_grants == 1, "cached"
+    stub.revoke_tokens()
+    assert place(messaging, make_placement(3)).outcome is Outcome.DELIVERED
+    assert stub.token_grants == 2 and len(stub.messages) == 3
+
+
+def test_messaging_failures_map_to_retry_or_rejected(
+    stub: AlexaApiStub, messaging: SkillMessagingChannel
+) -> None:
+    stub.fail_messages_next(429, retry_after=7)
+    throttled = place(messaging, make_placement(1))
+    assert (throttled.outcome, throttled.retry_after) == (Outcome.RETRY, 7.0)
+    stub.fail_messages_next(500)
+    assert place(messaging, make_placement(2)).outcome is Outcome.RETRY
+    stub.fail_messages_next(400)
+    assert place(messaging, make_placement(3)).outcome is Outcome.REJECTED
+    stub.forget_user(USER)
+    gone = place(messaging, make_placement(4))
+    assert (gone.outcome, gone.status) == (Outcome.REJECTED, 404)
+    assert stub.messages == []
+
+
+def test_messaging_to_nowhere_is_a_retry() -> None:
+    port = free_port()
+    channel = SkillMessagingChannel(
+        "id",
+        "secret",
+        api_endpoint=f"http://127.0.0.1:{port}",
+        token_url=f"http://127.0.0.1:{port}/auth/o2/token",
+    )
+    try:
+        result = place(channel, make_placement(1))
+    finally:
+        channel.close()
+    assert result.outcome is Outcome.RETRY and "LWA token request failed" in result.detail
+
+
+def test_a_messenger_comes_with_alexa_credentials_only() -> None:
+    assert messenger_from_env({}) is None
+    assert messenger_from_env({"ALEXA_CLIENT_ID": " ", "ALEXA_CLIENT_SECRET": "x"}) is None
+    messenger = messenger_from_env({"ALEXA_CLIENT_ID": "id", "ALEXA_CLIENT_SECRET": "secret"})
+    assert isinstance(messenger, SkillMessagingChannel)
+    assert messenger.url_for("u") == "https://api.amazonalexa.com/v1/skillmessages/users/u"

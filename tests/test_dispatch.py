@@ -681,7 +681,7 @@ def test_cancelled_after_the_claim_is_not_sent(world: World) -> None:
     world.clock.now = FIRST
     dispatcher = world.dispatcher()
     claims = dispatcher.claim_batch()
-    assert world.service.cancel(ALICE) == 1
+    assert world.service.cancel(ALICE).count == 1
     stats = dispatcher.process(claims)
     assert (stats.skipped, stats.sent, stats.errors) == (1, 0, 0)
     assert world.stub.events == []

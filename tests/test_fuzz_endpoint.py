@@ -56,6 +56,33 @@ BASES: list[Callable[[Envelopes], dict[str, Any]]] = [
     lambda e: e.skill_event("AlexaSkillEvent.ProactiveSubscriptionChanged", {"subscriptions": []}),
     lambda e: e.skill_event("AlexaSkillEvent.SkillDisabled"),
     lambda e: e.skill_event("AlexaSkillEvent.SkillEnabled"),
+    lambda e: e.skill_event("Reminders.ReminderDeleted", {"alertTokens": ["amzn1.alert.reminder.x"]}),
+    lambda e: e.envelope(
+        {
+            "type": "Messaging.MessageReceived",
+            "message": {
+                "action": "place",
+                "reminder": "1",
+                "occurrence": "2026-11-23T20:30:00Z",
+                "reference": "r",
+            },
+        },
+        with_session=False,
+    ),
+    lambda e: e.intent(
+        "AMAZON.YesIntent",
+        session_attributes={
+            "offer": "set:reminder",
+            "pending_reminder": {
+                "kind": "water",
+                "times": ["10:00"],
+                "days": 127,
+                "zone": "UTC",
+                "spoken": None,
+            },
+        },
+    ),
+    lambda e: e.intent("PauseRemindersIntent", {"duration": "P1W", "kind": "stretch"}),
 ]
 REQUEST_TYPES = [
     "LaunchRequest",
@@ -67,6 +94,8 @@ REQUEST_TYPES = [
     "AlexaSkillEvent.SkillPermissionChanged",
     "AlexaSkillEvent.ProactiveSubscriptionChanged",
     "AlexaSkillEvent.NotOneWeKnow",
+    "Messaging.MessageReceived",
+    "Reminders.ReminderDeleted",
     "Connections.Response",
     "Display.ElementSelected",
 ]

@@ -306,4 +306,3 @@ def test_the_streak_a_stretch_reminder_says(app: Flask, talk: Talk, clock: Clock
     do_routine(talk)
     clock.now += timedelta(days=1)
     assert streak_now() == 2  # tomorrow evening, before its routine
-    assert WORDS.text("habit.reminder_streak", count=2) == "You've stretched 2 nights in a row."

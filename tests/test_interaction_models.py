@@ -54,7 +54,7 @@ REQUIRED_BUILTINS = {
     "AMAZON.ResumeIntent",
 }
 # Built-in slot types the models may use.
-BUILTIN_SLOT_TYPES = {"AMAZON.TIME", "AMAZON.SearchQuery"}
+BUILTIN_SLOT_TYPES = {"AMAZON.TIME", "AMAZON.DURATION", "AMAZON.SearchQuery"}
 FREE_TEXT = "QuestionIntent"
 # Built-ins Alexa does not let a skill extend with samples.
 NO_SAMPLES = {"AMAZON.FallbackIntent", "AMAZON.NavigateHomeIntent"}
@@ -569,7 +569,11 @@ def instances(model: dict[str, Any]) -> Iterator[tuple[str, str, str, dict[str, 
     "every day") is skipped too.
     """
     types = {t["name"]: t["values"] for t in language(model)["types"]}
-    built_in = {"AMAZON.TIME": "nine thirty pm", "AMAZON.SearchQuery": "why my feet cramp"}
+    built_in = {
+        "AMAZON.TIME": "nine thirty pm",
+        "AMAZON.DURATION": "a week",
+        "AMAZON.SearchQuery": "why my feet cramp",
+    }
     for intent in language(model)["intents"]:
         slot_types = slot_types_of(intent)
         for index, sample in enumerate(intent.get("samples", [])):

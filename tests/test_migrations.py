@@ -31,3 +31,32 @@ def test_downgrade_then_upgrade_round_trips(database_url: str) -> None:
     assert "reminders" not in inspect(make_engine(database_url)).get_table_names()
     upgrade(database_url)
     assert "reminders" in inspect(make_engine(database_url)).get_table_names()
+
+
+def test_0002_keeps_existing_users_and_reminders_and_they_have_not_granted_reminders(
+    database_url: str,
+) -> None:
+    from sqlalchemy import text
+
+    downgrade(database_url, "0001")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (alexa_user_id, locale, notifications_allowed, subscribed, created_at) "
+                "VALUES ('amzn1.ask.account.OLD', 'en-GB', true, true, CURRENT_TIMESTAMP)"
+            )
+        )
+    upgrade(database_url)
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT locale, notifications_allowed, reminders_allowed FROM users")
+        ).one()
+    assert (row.locale, bool(row.notifications_allowed), bool(row.reminders_allowed)) == (
+        "en-GB",
+        True,
+        False,
+    )
+    columns = {c["name"] for c in inspect(engine).get_columns("deliveries")}
+    assert "alert_token" in columns
+    assert {"paused_until", "skip_on"} <= {c["name"] for c in inspect(engine).get_columns("reminders")}

@@ -131,6 +131,11 @@ def test_what_we_have_nothing_on_is_named_not_guessed() -> None:
         ("cancel all my reminders", Route("reminders", "cancel_all")),
         ("delete my stretch reminder", Route("reminders", "cancel", reminder_kind="stretch")),
         ("move my water reminder to ten", Route("reminders", "move", reminder_kind="water")),
+        ("can you skip my reminder tonight", Route("reminders", "skip")),
+        ("don't remind me tonight to stretch", Route("reminders", "skip", reminder_kind="stretch")),
+        ("put my reminders on hold while I'm away", Route("reminders", "pause")),
+        ("stop the water reminders for a week", Route("reminders", "pause", reminder_kind="water")),
+        ("turn my reminders back on", Route("reminders", "resume")),
     ],
 )
 def test_the_routine_and_reminders_are_actions(text: str, route_: Route) -> None:

@@ -106,7 +106,11 @@ def test_a_conversation_in_the_browser(server: str, page: Any, sqlite_url: str, 
     assert page.locator("#intent").inner_text() == "SetReminderIntent"
     time_row = page.locator("#slots tbody tr", has_text="nine thirty pm")
     assert time_row.locator("td").nth(2).inner_text() == "21:30"
-    assert "9:30" in set_answer
+    # The skill says the time and days and waits for a yes before it sets anything.
+    assert "9:30" in set_answer and "?" in set_answer
+    agreed = say(page, "yes")
+    assert page.locator("#intent").inner_text() == "AMAZON.YesIntent"
+    assert "9:30" in agreed
     shot = tmp_path / "simulator.png"
     page.screenshot(path=str(shot))
 

@@ -122,7 +122,10 @@ def test_store_texts_are_complete_and_carry_the_health_disclaimer(manifest: dict
 
 
 def test_permission_and_notification_schema(manifest: dict[str, Any]) -> None:
-    assert manifest["permissions"] == [{"name": "alexa::devices:all:notifications:write"}]
+    assert manifest["permissions"] == [
+        {"name": "alexa::alerts:reminders:skill:readwrite"},
+        {"name": "alexa::devices:all:notifications:write"},
+    ]
     assert manifest["events"]["publications"] == [{"eventName": "AMAZON.MessageAlert.Activated"}]
     assert {"type": "CAN_FULFILL_INTENT_REQUEST"} in manifest["apis"]["custom"]["interfaces"]
 
@@ -139,7 +142,7 @@ def test_subscriptions_are_the_handled_events(manifest: dict[str, Any]) -> None:
         node.value
         for node in ast.walk(ast.parse(source))
         if isinstance(node, ast.Constant) and isinstance(node.value, str)
-        if node.value.startswith("AlexaSkillEvent.") and node.value != "AlexaSkillEvent."
+        if node.value.startswith(("AlexaSkillEvent.", "Reminders.")) and not node.value.endswith(".")
     }
     assert handled == set(SKILL_EVENTS)
 

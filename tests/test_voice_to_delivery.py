@@ -61,7 +61,10 @@ def test_voice_reminder_delivered_once_at_its_local_time(
         {"kind": "stretch", "time": "21:30", "days": "every night"},
         resolved={"kind": "stretch", "days": "every_day"},
     )
-    body = client.post("/alexa", data=json.dumps(envelope), content_type="application/json").get_json()
+    question = client.post("/alexa", data=json.dumps(envelope), content_type="application/json").get_json()
+    assert "9:30 PM" in said(question)
+    yes = envelopes.intent("AMAZON.YesIntent", session_attributes=question["sessionAttributes"])
+    body = client.post("/alexa", json=yes).get_json()
     assert "9:30 PM" in said(body)
     [reminder] = app.extensions["cramp_coach"]["services"].reminders.list(Envelopes.USER_ID)
     occurrence = datetime(2026, 11, 23, 20, 30, tzinfo=UTC)  # 21:30 in Berlin
@@ -105,7 +108,9 @@ def test_paused_reminder_is_not_delivered_until_permission_arrives(
     envelope = envelopes.intent(
         "SetReminderIntent", {"kind": "water", "time": "21:00"}, resolved={"kind": "water"}
     )
-    assert "paused" in said(client.post("/alexa", json=envelope).get_json())
+    question = client.post("/alexa", json=envelope).get_json()
+    yes = envelopes.intent("AMAZON.YesIntent", session_attributes=question["sessionAttributes"])
+    assert "paused" in said(client.post("/alexa", json=yes).get_json())
 
     clock.now = datetime(2026, 11, 23, 20, 0, 30, tzinfo=UTC)  # 21:00:30 in Berlin
     worker_once(clock)

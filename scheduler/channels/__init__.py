@@ -1,12 +1,20 @@
-"""Delivery channels for reminder notices, and the choice of one from the environment."""
+"""Delivery channels for reminder notices and placement messages, chosen from the environment."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
 
-from scheduler.channels.alexa import AlexaChannel
-from scheduler.channels.base import Channel, Notice, Outcome, SendResult, reference_id_for
+from scheduler.channels.alexa import AlexaChannel, SkillMessagingChannel
+from scheduler.channels.base import (
+    Channel,
+    Messenger,
+    Notice,
+    Outcome,
+    PlacementRequest,
+    SendResult,
+    reference_id_for,
+)
 from scheduler.channels.log import LogChannel
 from scheduler.channels.webhook import WebhookChannel, verify_signature
 
@@ -14,16 +22,38 @@ __all__ = [
     "AlexaChannel",
     "Channel",
     "LogChannel",
+    "Messenger",
     "Notice",
     "Outcome",
+    "PlacementRequest",
     "SendResult",
+    "SkillMessagingChannel",
     "WebhookChannel",
     "channel_from_env",
+    "messenger_from_env",
     "reference_id_for",
     "verify_signature",
 ]
 
 log = logging.getLogger(__name__)
+
+
+def _credentials(env: Mapping[str, str]) -> tuple[str, str]:
+    return (env.get("ALEXA_CLIENT_ID") or "").strip(), (env.get("ALEXA_CLIENT_SECRET") or "").strip()
+
+
+def messenger_from_env(env: Mapping[str, str]) -> Messenger | None:
+    """Skill Messaging when the Alexa client credentials are set (the same ones Proactive Events use).
+
+    Without it, device reminders cannot be placed out of session, so everyone gets notifications.
+    Half a configuration is refused by channel_from_env, which the worker builds first.
+    """
+    client_id, client_secret = _credentials(env)
+    if not (client_id and client_secret):
+        return None
+    return SkillMessagingChannel.from_env(
+        {**env, "ALEXA_CLIENT_ID": client_id, "ALEXA_CLIENT_SECRET": client_secret}
+    )
 
 
 def channel_from_env(env: Mapping[str, str]) -> Channel:
@@ -36,7 +66,7 @@ def channel_from_env(env: Mapping[str, str]) -> Channel:
     def get(name: str) -> str:
         return (env.get(name) or "").strip()
 
-    client_id, client_secret = get("ALEXA_CLIENT_ID"), get("ALEXA_CLIENT_SECRET")
+    client_id, client_secret = _credentials(env)
     if client_id and client_secret:
         return AlexaChannel.from_env(
             {**env, "ALEXA_CLIENT_ID": client_id, "ALEXA_CLIENT_SECRET": client_secret}

@@ -47,6 +47,25 @@ class Notice:
             )
 
 
+@dataclass(frozen=True)
+class PlacementRequest:
+    """Ask the skill, out of session, to place one occurrence on the user's device (a Skill Message).
+
+    ``expires_at`` bounds Alexa's redelivery of the message: after it, a device reminder could no
+    longer be placed in time, and the worker's fire-time check sends a notification instead.
+    """
+
+    reminder_id: int
+    alexa_user_id: str
+    occurrence_at: datetime  # aware UTC
+    reference_id: str
+    expires_at: datetime  # aware UTC
+
+    def __post_init__(self) -> None:
+        _require_aware("occurrence_at", self.occurrence_at)
+        _require_aware("expires_at", self.expires_at)
+
+
 def reference_id_for(reminder_id: int, occurrence_at: datetime) -> str:
     """A stable id for one occurrence, e.g. ``cc~r42~20261123T0230Z``.
 
@@ -93,6 +112,19 @@ class Channel(Protocol):
     def close(self) -> None:
         """Release pooled connections (safe to call from any thread but the send loop)."""
         ...
+
+
+@runtime_checkable
+class Messenger(Protocol):
+    """Reaches the skill out of session, so it can place a device reminder (Skill Messaging)."""
+
+    name: str
+
+    async def request_placement(self, request: PlacementRequest) -> SendResult:
+        """Send one placement request. Never raises for network or HTTP errors."""
+        ...
+
+    def close(self) -> None: ...
 
 
 def is_retryable_status(status: int) -> bool:

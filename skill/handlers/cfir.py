@@ -31,6 +31,9 @@ REMINDER_INTENTS = frozenset(
         "MoveReminderIntent",
         "CancelReminderIntent",
         "CancelAllRemindersIntent",
+        "SkipReminderIntent",
+        "PauseRemindersIntent",
+        "ResumeRemindersIntent",
     }
 )
 

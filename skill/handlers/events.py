@@ -1,4 +1,5 @@
-"""Skill events from Alexa: disable, permission changes, proactive subscription changes.
+"""Skill events from Alexa: disable, permission changes, proactive subscription changes, and
+device reminders deleted in the Alexa app.
 
 Events carry no conversation: the response is empty. When storage fails the endpoint answers
 503, so Alexa redelivers the event instead of it being lost; an event that can never be processed
@@ -18,7 +19,8 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 
 from scheduler.logs import safe, user_ref
-from skill.alexa_context import NOTIFICATIONS_SCOPE, user_id
+from skill import device_reminders
+from skill.alexa_context import NOTIFICATIONS_SCOPE, REMINDERS_SCOPE, user_id
 from skill.errors import EventNotStored, EventRefused, describe, is_storage_failure
 from skill.handlers.common import is_type, services
 from skill.request_kinds import is_event
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 PERMISSION_EVENTS = ("AlexaSkillEvent.SkillPermissionAccepted", "AlexaSkillEvent.SkillPermissionChanged")
 SUBSCRIPTION_EVENT = "AlexaSkillEvent.ProactiveSubscriptionChanged"
+REMINDER_DELETED = "Reminders.ReminderDeleted"
 # Each list an event body may carry, and the string field every item of it must have.
 _BODY_LISTS = {
     **{name: ("acceptedPermissions", "scope") for name in PERMISSION_EVENTS},
@@ -84,8 +87,10 @@ class SkillDisabledHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         user = user_id(handler_input)
-        services(handler_input).reminders.forget_user(user)
+        on_device = services(handler_input).reminders.forget_user(user)
         log.info("skill disabled: deleted everything stored for user %s", user_ref(user))
+        # Nothing after SkillDisabled, not even what was placed on the device for tonight.
+        device_reminders.delete_all(handler_input, user, on_device)
         return _empty(handler_input)
 
 
@@ -107,15 +112,16 @@ class PermissionHandler(AbstractRequestHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         body = getattr(handler_input.request_envelope.request, "body", None)
         scopes = {p.scope for p in (getattr(body, "accepted_permissions", None) or [])}
-        allowed = NOTIFICATIONS_SCOPE in scopes
+        allowed, device = NOTIFICATIONS_SCOPE in scopes, REMINDERS_SCOPE in scopes
         user = user_id(handler_input)
-        applied = services(handler_input).reminders.set_notifications_allowed(
-            user, allowed, _event_time(handler_input)
+        applied = services(handler_input).reminders.set_permissions(
+            user, _event_time(handler_input), notifications=allowed, reminders=device
         )
         log.info(
-            "notification permission %s for user %s%s",
-            "granted" if allowed else "withdrawn",
+            "permissions for user %s: notifications %s, reminders %s%s",
             user_ref(user),
+            "granted" if allowed else "withdrawn",
+            "granted" if device else "withdrawn",
             "" if applied else " (older than the last change: ignored)",
         )
         return _empty(handler_input)
@@ -143,6 +149,19 @@ class ProactiveSubscriptionHandler(AbstractRequestHandler):
         return _empty(handler_input)
 
 
+class ReminderDeletedHandler(AbstractRequestHandler):
+    """Device reminders deleted (in the Alexa app, or by us): those occurrences count as skipped."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_type(handler_input, REMINDER_DELETED)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        body = getattr(handler_input.request_envelope.request, "body", None)
+        tokens = [str(t) for t in (getattr(body, "alert_tokens", None) or []) if t]
+        services(handler_input).placements.removed_in_app(user_id(handler_input), tokens)
+        return _empty(handler_input)
+
+
 class OtherEventHandler(AbstractRequestHandler):
     """An event type the skill does not subscribe to or use: acknowledged, so it is not redelivered."""
 
@@ -167,6 +186,8 @@ class EventFailedHandler(AbstractExceptionHandler):
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
         request_type = safe(_request_type(handler_input))
+        if isinstance(exception, EventNotStored):
+            raise exception  # a handler already decided it must come again
         if is_storage_failure(exception):
             raise EventNotStored(f"{request_type}: {describe(exception)}") from exception
         log.error(
@@ -181,6 +202,7 @@ def build(services: SkillServices) -> list[AbstractRequestHandler]:
         SkillEnabledHandler(),
         PermissionHandler(),
         ProactiveSubscriptionHandler(),
+        ReminderDeletedHandler(),
         OtherEventHandler(),
     ]
 

@@ -61,7 +61,7 @@ def finished(handler_input: HandlerInput) -> list[str]:
 
 
 def reminder_streak(handler_input: HandlerInput, zone: str | None = None) -> int | None:
-    """The streak for a stretch reminder's words (``habit.reminder_streak``), or None below two.
+    """The streak for a stretch reminder's words (``reminders.device.streak``), or None below two.
 
     ``zone`` is the reminder's own zone; the user's persistent attributes come from the request.
     """

@@ -24,6 +24,10 @@ MORE_PREFIX = "more:"
 REMINDER_STRETCH = "reminder:stretch"
 # Either kind: the reminders area asks which.
 REMINDER = "reminder"
+# "Should I remind you to ... at 9:30 PM, every day?": the reminder waits for a yes (its details
+# are in the session attribute PENDING_REMINDER), as Amazon's reminder guidelines require.
+SET_REMINDER = "set:reminder"
+PENDING_REMINDER = "pending_reminder"
 
 DISCLAIMER_HEARD = "disclaimer_heard"
 

@@ -1,14 +1,17 @@
 """Reminders by voice: set, list, move and cancel, plus the yes/no answers to reminder offers.
 
 Handlers read slots and call ``ReminderService``; what they say lives in content/en/reminders.json.
+A reminder is set only after the user says yes to hearing its time and how often it repeats
+(Amazon's reminder guidelines). Changes reach the user's device through ``skill.device_reminders``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import time
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
@@ -19,13 +22,22 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from scheduler import ReminderError, ReminderView
 from scheduler.logs import safe, user_ref
+from scheduler.placements import DeviceChanges
 from scheduler.recurrence import EVERY_DAY
-from skill.alexa_context import NOTIFICATIONS_SCOPE, device_time_zone, notifications_allowed, user_id
+from skill import device_reminders
+from skill.alexa_context import (
+    NOTIFICATIONS_SCOPE,
+    REMINDERS_SCOPE,
+    device_time_zone,
+    notifications_allowed,
+    reminders_allowed,
+    user_id,
+)
 from skill.content import Content
 from skill.errors import describe, is_storage_failure
 from skill.handlers import offers
-from skill.handlers.common import content, is_intent, reply, services
-from skill.phrasing import day_mask, say_days_as_said, say_times
+from skill.handlers.common import content, is_intent, remember, reply, services, session, state
+from skill.phrasing import day_mask, say_date, say_days_as_said, say_times, say_when
 from skill.services import SkillServices
 from skill.slots import is_vague_time, parse_time, raw_value, resolve
 
@@ -37,16 +49,21 @@ REMINDER_INTENTS = (
     "MoveReminderIntent",
     "CancelReminderIntent",
     "CancelAllRemindersIntent",
+    "SkipReminderIntent",
+    "PauseRemindersIntent",
+    "ResumeRemindersIntent",
     "AMAZON.YesIntent",
     "AMAZON.NoIntent",
 )
+# Persistent state: the user has heard once that their reminders come as notifications.
+FALLBACK_TOLD = "reminders_fallback_told"
 TIME_SLOTS = ("time", "timeTwo", "timeThree")
 DAY_SLOTS = ("days", "dayTwo")
 # Kinds that are evening habits: a bare "at 10" means 10 PM for them.
 EVENING_KINDS = {"stretch"}
 
 
-def _kind(handler_input: HandlerInput, words: Content) -> str | None:
+def kind_of(handler_input: HandlerInput, words: Content) -> str | None:
     return resolve(handler_input, "kind", words.synonyms("ReminderKind"))
 
 
@@ -56,7 +73,7 @@ def _evening(kind: str, at: time) -> time:
     return at
 
 
-def _ask(
+def ask_slot(
     handler_input: HandlerInput,
     slot_name: str,
     prompt: str,
@@ -95,13 +112,24 @@ class ReminderStorageDown(AbstractExceptionHandler):
         )
 
 
-def _describe(words: Content, view: ReminderView, times: Sequence[time] | None = None) -> dict[str, str]:
+def _facts(words: Content, kind: str, times: Sequence[time], days: int, spoken: str | None) -> dict[str, str]:
     return {
-        "label": words.text(f"reminders.kinds.{view.kind}.label"),
-        "action": words.text(f"reminders.kinds.{view.kind}.action"),
-        "times": say_times(words, times or [view.local_time]),
-        "days": say_days_as_said(words, view.days, view.spoken),
+        "label": words.text(f"reminders.kinds.{kind}.label"),
+        "action": words.text(f"reminders.kinds.{kind}.action"),
+        "times": say_times(words, times),
+        "days": say_days_as_said(words, days, spoken),
     }
+
+
+def _describe(words: Content, view: ReminderView, times: Sequence[time] | None = None) -> dict[str, str]:
+    return _facts(words, view.kind, times or [view.local_time], view.days, view.spoken)
+
+
+def carry_to_device(handler_input: HandlerInput, changes: DeviceChanges) -> list[str]:
+    """Move or delete what a change left on the device; a sentence for the user if that failed."""
+    if device_reminders.apply(handler_input, services(handler_input), changes):
+        return []
+    return [content(handler_input).say("reminders.device_unreachable")]
 
 
 def _find_zone(handler_input: HandlerInput, svc: SkillServices, user: str) -> tuple[str | None, str | None]:
@@ -128,16 +156,16 @@ class SetReminderHandler(AbstractRequestHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
         offers.make(handler_input, None)
-        kind = _kind(handler_input, words)
+        kind = kind_of(handler_input, words)
         if kind is None:
-            return _ask(handler_input, "kind", "reminders.ask_kind", "reminders.ask_kind_reprompt")
+            return ask_slot(handler_input, "kind", "reminders.ask_kind", "reminders.ask_kind_reprompt")
         action = words.text(f"reminders.kinds.{kind}.action")
         raw_times = [raw_value(handler_input, name) for name in TIME_SLOTS]
         if any(is_vague_time(value) for value in raw_times):
-            return _ask(handler_input, "time", "reminders.vague_time", "reminders.ask_time_reprompt")
+            return ask_slot(handler_input, "time", "reminders.vague_time", "reminders.ask_time_reprompt")
         times = [_evening(kind, t) for t in (parse_time(v) for v in raw_times) if t is not None]
         if not times:
-            return _ask(
+            return ask_slot(
                 handler_input, "time", "reminders.ask_time", "reminders.ask_time_reprompt", action=action
             )
         day_synonyms = words.synonyms("DayType")
@@ -154,27 +182,67 @@ class SetReminderHandler(AbstractRequestHandler):
                 words.say("reminders.zone_unknown"),
                 reprompt=words.say("reminders.zone_unknown_reprompt"),
             )
-        allowed = notifications_allowed(handler_input)
         spoken_days = " ".join(v for v in (raw_value(handler_input, s) for s in DAY_SLOTS) if v) or None
-        stored = svc.reminders.add(
-            user,
-            kind,
-            times,
-            time_zone=zone,
-            days=days,
-            spoken=spoken_days,
-            locale=getattr(handler_input.request_envelope.request, "locale", None),
-            notifications_allowed=allowed,
-        )
-        facts = _describe(words, stored[0], [r.local_time for r in stored])
+        # Nothing is stored yet: the user hears the time and how often it repeats, and says yes.
+        session(handler_input)[offers.PENDING_REMINDER] = {
+            "kind": kind,
+            "times": sorted({t.strftime("%H:%M") for t in times}),
+            "days": days,
+            "zone": zone,
+            "spoken": spoken_days,
+        }
+        offers.make(handler_input, offers.SET_REMINDER)
+        facts = _facts(words, kind, times, days, spoken_days)
+        question = "reminders.confirm_device" if reminders_allowed(handler_input) else "reminders.confirm"
         fragments = [zone_note] if zone_note else []
-        if allowed:
-            fragments.append(words.say("reminders.set_done", **facts))
-            card: Any = (words.text("prompts.skill_name"), words.text("reminders.set_done", **facts))
-        else:
-            fragments.append(words.say("reminders.set_paused", **facts))
-            card = AskForPermissionsConsentCard(permissions=[NOTIFICATIONS_SCOPE])
-        return reply(handler_input, fragments, reprompt=words.say("reminders.set_reprompt"), card=card)
+        fragments.append(words.say(question, **facts))
+        return reply(handler_input, fragments, reprompt=words.say("reminders.confirm_reprompt"))
+
+
+def _set_confirmed(handler_input: HandlerInput) -> Response:
+    """The user said yes to the reminder they heard: store it, and say how it will reach them."""
+    words = content(handler_input)
+    pending = session(handler_input).pop(offers.PENDING_REMINDER, None)
+    try:
+        kind = str(pending["kind"])
+        times = [time.fromisoformat(str(t)) for t in pending["times"]]
+        days, zone = int(pending["days"]), str(pending["zone"])
+        spoken = pending.get("spoken")
+    except (TypeError, KeyError, ValueError):
+        log.warning("yes to a reminder, but its details are missing from the session")
+        return reply(
+            handler_input, words.say("reminders.set_lost"), reprompt=words.say("reminders.set_reprompt")
+        )
+    user = user_id(handler_input)
+    allowed, device = notifications_allowed(handler_input), reminders_allowed(handler_input)
+    stored = services(handler_input).reminders.add(
+        user,
+        kind,
+        times,
+        time_zone=zone,
+        days=days,
+        spoken=str(spoken) if spoken else None,
+        locale=getattr(handler_input.request_envelope.request, "locale", None),
+        notifications_allowed=allowed,
+        reminders_allowed=device,
+    )
+    facts = _describe(words, stored[0], [r.local_time for r in stored])
+    card: Any
+    if device:
+        fragments = [words.say("reminders.set_done_device", **facts)]
+        card = (words.text("prompts.skill_name"), words.text("reminders.set_done_device", **facts))
+    elif allowed:
+        fragments = [words.say("reminders.set_done", **facts)]
+        card = (words.text("prompts.skill_name"), words.text("reminders.set_done", **facts))
+        if not state(handler_input).get(FALLBACK_TOLD):
+            # Said once: notifications work, but a spoken reminder needs the reminders permission.
+            fragments.append(words.say("reminders.fallback_once"))
+            card = AskForPermissionsConsentCard(permissions=[REMINDERS_SCOPE])
+            remember(handler_input, **{FALLBACK_TOLD: True})
+    else:
+        fragments = [words.say("reminders.set_paused", **facts)]
+        card = AskForPermissionsConsentCard(permissions=[REMINDERS_SCOPE, NOTIFICATIONS_SCOPE])
+    return reply(handler_input, fragments, reprompt=words.say("reminders.set_reprompt"), card=card)
 
 
 class ListRemindersHandler(AbstractRequestHandler):
@@ -183,28 +251,32 @@ class ListRemindersHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
-        views = services(handler_input).reminders.list(user_id(handler_input))
+        svc = services(handler_input)
+        user = user_id(handler_input)
+        if reminders_allowed(handler_input):
+            # A device reminder deleted in the Alexa app shows as skipped below.
+            device_reminders.notice_deleted(handler_input, svc, user)
+        views = svc.reminders.list(user)
         if not views:
             return reply(
                 handler_input, words.say("reminders.list_none"), reprompt=words.say("reminders.set_reprompt")
             )
-        groups: dict[tuple[str, int], list[ReminderView]] = {}
+        now = svc.clock()
+        # Reminders read together share a kind, days, and what is paused or skipped about them.
+        groups: dict[tuple[str, int, Any, Any], list[ReminderView]] = {}
         for view in views:
-            groups.setdefault((view.kind, view.days), []).append(view)
+            groups.setdefault((view.kind, view.days, view.paused_at(now), view.skipping(now)), []).append(
+                view
+            )
         if len(views) == 1:
             fragments = [words.say("reminders.list_intro_one")]
         else:
             fragments = [words.say("reminders.list_intro_many", count=len(views))]
-        for group in groups.values():
-            fragments.append(
-                words.say("reminders.list_item", **_describe(words, group[0], [v.local_time for v in group]))
-            )
+        items = [_list_item(words, group, now) for group in groups.values()]
+        fragments.extend(words.say(key, **facts) for key, facts in items)
         if any(v.paused for v in views):
             fragments.append(words.say("reminders.list_paused"))
-        card_text = " ".join(
-            words.text("reminders.list_item", **_describe(words, g[0], [v.local_time for v in g]))
-            for g in groups.values()
-        )
+        card_text = " ".join(words.text(key, **facts) for key, facts in items)
         return reply(
             handler_input,
             fragments,
@@ -213,19 +285,33 @@ class ListRemindersHandler(AbstractRequestHandler):
         )
 
 
+def _list_item(words: Content, group: Sequence[ReminderView], now: datetime) -> tuple[str, dict[str, str]]:
+    """One line of the list: its times and days, and whether it is paused or skipping a day."""
+    first = group[0]
+    facts = _describe(words, first, [v.local_time for v in group])
+    until = first.paused_at(now)
+    if until is not None:
+        return "reminders.list_item_paused", {**facts, "date": say_date(words, until, first.time_zone)}
+    skipped = first.skipping(now)
+    if skipped is not None:
+        at = datetime.combine(skipped, first.local_time, ZoneInfo(first.time_zone))
+        return "reminders.list_item_skipping", {**facts, "when": say_when(words, at, first.time_zone, now)}
+    return "reminders.list_item", facts
+
+
 class MoveReminderHandler(AbstractRequestHandler):
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "MoveReminderIntent")
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
-        kind = _kind(handler_input, words)
+        kind = kind_of(handler_input, words)
         if kind is None:
-            return _ask(handler_input, "kind", "reminders.move_ask_kind", "reminders.ask_kind_reprompt")
+            return ask_slot(handler_input, "kind", "reminders.move_ask_kind", "reminders.ask_kind_reprompt")
         label = words.text(f"reminders.kinds.{kind}.label")
         new_time = parse_time(raw_value(handler_input, "time"))
         if new_time is None:
-            return _ask(
+            return ask_slot(
                 handler_input, "time", "reminders.move_ask_time", "reminders.ask_time_reprompt", label=label
             )
         new_time = _evening(kind, new_time)
@@ -238,7 +324,7 @@ class MoveReminderHandler(AbstractRequestHandler):
             if exc.code == "ambiguous":
                 same_kind = [v for v in svc.reminders.list(user) if v.kind == kind]
                 times = say_times(words, [v.local_time for v in same_kind])
-                return _ask(
+                return ask_slot(
                     handler_input,
                     "fromTime",
                     "reminders.move_which",
@@ -253,10 +339,10 @@ class MoveReminderHandler(AbstractRequestHandler):
                 ),
                 reprompt=words.say("reminders.set_reprompt"),
             )
-        facts = _describe(words, moved)
+        facts = _describe(words, moved.view)
         return reply(
             handler_input,
-            words.say("reminders.move_done", **facts),
+            [words.say("reminders.move_done", **facts), *carry_to_device(handler_input, moved.device)],
             reprompt=words.say("reminders.set_reprompt"),
             card=(words.text("prompts.skill_name"), words.text("reminders.move_done", **facts)),
         )
@@ -265,9 +351,10 @@ class MoveReminderHandler(AbstractRequestHandler):
 def _cancel(handler_input: HandlerInput, target: str) -> Response:
     """Delete what the user confirmed: one kind, or "all"."""
     words = content(handler_input)
-    count = services(handler_input).reminders.cancel(
+    cancelled = services(handler_input).reminders.cancel(
         user_id(handler_input), None if target == "all" else target
     )
+    count = cancelled.count
     if target == "all":
         speech = words.say("reminders.cancel_all_done" if count else "reminders.cancel_all_none")
     else:
@@ -278,7 +365,11 @@ def _cancel(handler_input: HandlerInput, target: str) -> Response:
             speech = words.say("reminders.cancel_done", label=label)
         else:
             speech = words.say("reminders.cancel_done_many", label=label, count=count)
-    return reply(handler_input, speech, reprompt=words.say("reminders.after_cancel_reprompt"))
+    return reply(
+        handler_input,
+        [speech, *carry_to_device(handler_input, cancelled.device)],
+        reprompt=words.say("reminders.after_cancel_reprompt"),
+    )
 
 
 def _kept(handler_input: HandlerInput) -> Response:
@@ -304,9 +395,9 @@ class CancelReminderHandler(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
-        kind = _kind(handler_input, words)
+        kind = kind_of(handler_input, words)
         if kind is None:
-            return _ask(handler_input, "kind", "reminders.cancel_ask_kind", "reminders.ask_kind_reprompt")
+            return ask_slot(handler_input, "kind", "reminders.cancel_ask_kind", "reminders.ask_kind_reprompt")
         confirmation = _confirmation(handler_input)
         if confirmation == "CONFIRMED":
             return _cancel(handler_input, kind)
@@ -363,17 +454,19 @@ class CancelAllRemindersHandler(AbstractRequestHandler):
 
 
 class ReminderOfferYesHandler(AbstractRequestHandler):
-    """ "Yes" to "cancel it?" or to "want a reminder?"."""
+    """ "Yes" to "cancel it?", to "should I remind you at 9:30 PM?", or to "want a reminder?"."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         # The intent first: requests outside a session (events, exceptions) have no offer to read.
         return is_intent(handler_input, "AMAZON.YesIntent") and offers.pending(handler_input).startswith(
-            ("cancel:", "reminder")
+            ("cancel:", "reminder", offers.SET_REMINDER)
         )
 
     def handle(self, handler_input: HandlerInput) -> Response:
         offer = offers.pending(handler_input)
         offers.make(handler_input, None)
+        if offer == offers.SET_REMINDER:
+            return _set_confirmed(handler_input)
         if offer.startswith("cancel:"):
             return _cancel(handler_input, offer.split(":", 1)[1])
         kind = offer.split(":", 1)[1] if ":" in offer else None
@@ -381,15 +474,25 @@ class ReminderOfferYesHandler(AbstractRequestHandler):
 
 
 class ReminderOfferNoHandler(AbstractRequestHandler):
-    """ "No" to "cancel it?": nothing is deleted. (A no to a reminder offer is the general no.)"""
+    """ "No" to "cancel it?" (nothing is deleted) or to "should I remind you...?" (nothing is set).
+    A no to a reminder offer is the general no."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "AMAZON.NoIntent") and offers.pending(handler_input).startswith(
-            "cancel:"
+            ("cancel:", offers.SET_REMINDER)
         )
 
     def handle(self, handler_input: HandlerInput) -> Response:
+        offer = offers.pending(handler_input)
         offers.make(handler_input, None)
+        if offer == offers.SET_REMINDER:
+            session(handler_input).pop(offers.PENDING_REMINDER, None)
+            words = content(handler_input)
+            return reply(
+                handler_input,
+                words.say("reminders.set_declined"),
+                reprompt=words.say("reminders.set_reprompt"),
+            )
         return _kept(handler_input)
 
 
@@ -413,7 +516,8 @@ _CONTINUE = {
 
 
 def continue_as(handler_input: HandlerInput, action: str, kind: str | None) -> Response:
-    """Carry on as the reminder intent for ``action`` (set, list, move, cancel, cancel_all).
+    """Carry on as the reminder intent for ``action`` (set, list, move, cancel, cancel_all, or a
+    break: skip, pause, resume).
 
     Used when the request was not that intent: the user said yes to a reminder offer, or asked in
     words the models send as a free-text question. Alexa is asked for what the intent still needs
@@ -422,6 +526,10 @@ def continue_as(handler_input: HandlerInput, action: str, kind: str | None) -> R
     """
     if action == "list":
         return ListRemindersHandler().handle(handler_input)
+    if action in ("skip", "pause", "resume"):
+        from skill.handlers import pauses  # it builds on this module
+
+        return pauses.continue_as(handler_input, action, kind)
     if action == "cancel_all":
         return CancelAllRemindersHandler().handle(handler_input)
     if action == "cancel" and kind is not None:
@@ -430,13 +538,13 @@ def continue_as(handler_input: HandlerInput, action: str, kind: str | None) -> R
     slots = {n: Slot(name=n, confirmation_status=SlotConfirmationStatus.NONE) for n in slot_names}
     intent = Intent(name=name, slots=slots, confirmation_status=IntentConfirmationStatus.NONE)
     if kind is None or ask_time is None:
-        return _ask(handler_input, "kind", ask_kind, "reminders.ask_kind_reprompt", intent=intent)
+        return ask_slot(handler_input, "kind", ask_kind, "reminders.ask_kind_reprompt", intent=intent)
     words = content(handler_input)
     slots["kind"].value = kind
     # The set prompt names the action ("drink some water"), the move prompt the reminder's label.
     part = "action" if action == "set" else "label"
     params = {part: words.text(f"reminders.kinds.{kind}.{part}")}
-    return _ask(handler_input, "time", ask_time, "reminders.ask_time_reprompt", intent=intent, **params)
+    return ask_slot(handler_input, "time", ask_time, "reminders.ask_time_reprompt", intent=intent, **params)
 
 
 def build(services: SkillServices) -> list[AbstractRequestHandler]:

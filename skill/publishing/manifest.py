@@ -2,7 +2,7 @@
 
 The words come from ``listing.json`` (the store texts, per locale); the locales are those of the
 packaged interaction models; everything that must agree with the code (event names, the
-permission, the notification's schema) comes from the code. The icons and policy pages are
+permissions, the notification's schema) comes from the code. The icons and policy pages are
 served by this app (``pages.py``), so their URLs are derived from the endpoint's.
 """
 
@@ -14,7 +14,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from scheduler.channels.alexa import EVENT_NAME as NOTIFICATION_SCHEMA
-from skill.alexa_context import NOTIFICATIONS_SCOPE
+from skill.alexa_context import NOTIFICATIONS_SCOPE, REMINDERS_SCOPE
 from skill.publishing.icons import SIZES as ICON_SIZES
 
 MODELS_PACKAGE = "interaction_models"
@@ -32,6 +32,9 @@ SKILL_EVENTS: Final = {
     "AlexaSkillEvent.SkillPermissionAccepted": "SKILL_PERMISSION_ACCEPTED",
     "AlexaSkillEvent.SkillPermissionChanged": "SKILL_PERMISSION_CHANGED",
     "AlexaSkillEvent.ProactiveSubscriptionChanged": "SKILL_PROACTIVE_SUBSCRIPTION_CHANGED",
+    # A device reminder the user deleted in the Alexa app (Messaging.MessageReceived, the placement
+    # request, needs no subscription).
+    "Reminders.ReminderDeleted": "REMINDER_DELETED",
 }
 
 # Answers to the store's privacy and compliance questions, true of this code: no purchases, no
@@ -158,7 +161,8 @@ def build_manifest(endpoint: str, certificate: str = "Trusted") -> dict[str, Any
                     ],
                 }
             },
-            "permissions": [{"name": NOTIFICATIONS_SCOPE}],
+            # Spoken device reminders first; notifications are their fallback.
+            "permissions": [{"name": REMINDERS_SCOPE}, {"name": NOTIFICATIONS_SCOPE}],
             "events": {
                 "endpoint": dict(https_endpoint),
                 "subscriptions": [{"eventName": name} for name in SKILL_EVENTS.values()],

@@ -34,6 +34,8 @@ export const DEVICE_ID = "amzn1.ask.device.E2E-DEVICE";
 
 // AMAZON.TIME slots; virtual-alexa sends them as spoken words, real Alexa as "21:30".
 const TIME_SLOTS = new Set(["time", "timeTwo", "timeThree", "fromTime"]);
+// AMAZON.DURATION slots; virtual-alexa sends the words, real Alexa ISO 8601 ("P1W").
+const DURATION_SLOTS = new Set(["duration"]);
 
 // The model is read once: parsing it for every new user is most of a short test's time. It holds
 // no conversation state (sessions and dialogs live in each VirtualAlexa's own context).
@@ -64,6 +66,9 @@ export function newAlexa({ screen = false } = {}) {
     for (const [name, slot] of Object.entries(slots)) {
       if (TIME_SLOTS.has(name) && slot.value) {
         slot.value = alexaTime(slot.value);
+      }
+      if (DURATION_SLOTS.has(name) && slot.value) {
+        slot.value = alexaDuration(slot.value);
       }
     }
   });
@@ -132,6 +137,24 @@ export function alexaTime(spoken) {
   return `${String(hour).padStart(2, "0")}:${String(minute).padStart(2, "0")}`;
 }
 
+const COUNTS = { a: 1, an: 1, one: 1, ...UNITS, ten: 10, twelve: 12, fourteen: 14, twenty: 20, thirty: 30 };
+const DURATION_UNITS = { day: "D", week: "W", month: "M", year: "Y", hour: "H", minute: "M" };
+
+/**
+ * Spoken durations -> the ISO 8601 value real Alexa puts in an AMAZON.DURATION slot ("P1W"):
+ * "a week", "two weeks", "ten days", "a month", "three hours", "a fortnight". Anything else throws.
+ */
+export function alexaDuration(spoken) {
+  const text = spoken.toLowerCase().replace(/^for /, "").trim();
+  if (/^P(T?\d+[YMWDHS])+$/.test(spoken)) return spoken; // already Alexa's (a reused slot object)
+  if (text === "a fortnight") return "P2W";
+  const match = /^(\w+) (day|week|month|year|hour|minute)s?$/.exec(text);
+  const count = match && COUNTS[match[1]];
+  if (!count) throw new Error(`cannot read the duration "${spoken}"`);
+  const unit = DURATION_UNITS[match[2]];
+  return ["hour", "minute"].includes(match[2]) ? `PT${count}${unit}` : `P${count}${unit}`;
+}
+
 // The slot each device's skill asked for with Dialog.ElicitSlot on the last turn.
 const eliciting = new WeakMap();
 const MODEL_JSON = JSON.parse(readFileSync(MODEL_PATH, "utf8"));
@@ -153,9 +176,9 @@ function matchElicited({ intent, slot }, text) {
   const utterance = new Utterance(only, text);
   if (!utterance.matched()) return null;
   const slots = utterance.toJSON();
-  if (TIME_SLOTS.has(slot)) {
+  if (TIME_SLOTS.has(slot) || DURATION_SLOTS.has(slot)) {
     try {
-      alexaTime(slots[slot]);
+      (TIME_SLOTS.has(slot) ? alexaTime : alexaDuration)(slots[slot]);
     } catch {
       return null;
     }
