@@ -241,7 +241,11 @@ def test_one_user_is_followed_from_the_skill_to_the_worker(
     request = envelopes.intent(
         "SetReminderIntent", {"kind": "stretch", "time": "21:30"}, resolved={"kind": "stretch"}
     )
-    assert client.post("/alexa", json=request).status_code == 200
+    question = client.post("/alexa", json=request)
+    assert question.status_code == 200
+    # The reminder is set after the user's yes to its time and days.
+    agreed = envelopes.intent("AMAZON.YesIntent", session_attributes=question.get_json()["sessionAttributes"])
+    assert client.post("/alexa", json=agreed).status_code == 200
     due = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     engine = make_engine(sqlite_url)
     with make_session_factory(engine).begin() as session:
