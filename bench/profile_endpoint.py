@@ -43,6 +43,11 @@ Frame = tuple[str, str]  # (function, file)
 CATEGORIES: list[tuple[str, Callable[[Frame], bool]]] = [
     ("database (SQLAlchemy, sqlite3/psycopg)", lambda f: _in(f, "sqlalchemy/", "sqlite3/", "psycopg/")),
     ("verification (signature, checks)", lambda f: _in(f, "skill/verification.py")),
+    # Before deserialisation: the envelope serializer (skill/serializer.py) does both.
+    (
+        "SDK serialisation (response)",
+        lambda f: _in(f, "ask_sdk_core/serialize.py", "skill/serializer.py") and _writes(f),
+    ),
     (
         "SDK deserialisation (request envelope)",
         lambda f: (
@@ -50,7 +55,6 @@ CATEGORIES: list[tuple[str, Callable[[Frame], bool]]] = [
             or (_in(f, "ask_sdk_core/serialize.py") and "deserialize" in f[0])
         ),
     ),
-    ("SDK serialisation (response)", lambda f: _in(f, "ask_sdk_core/serialize.py") and "serialize" in f[0]),
     ("handlers, content, speech", lambda f: _in(f, "skill/handlers/", "skill/content/", "skill/speech.py")),
     ("interceptors, persistence adapter", lambda f: _in(f, "skill/interceptors.py", "skill/persistence.py")),
     ("SDK dispatch (handler lookup, handler input)", lambda f: _in(f, "ask_sdk_core/", "ask_sdk_runtime/")),
@@ -58,6 +62,10 @@ CATEGORIES: list[tuple[str, Callable[[Frame], bool]]] = [
     ("Flask and Werkzeug", lambda f: _in(f, "flask/", "werkzeug/")),
 ]
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<file>.*):\d+\)$")
+
+
+def _writes(frame: Frame) -> bool:
+    return ("serialize" in frame[0] and "deserialize" not in frame[0]) or "write" in frame[0]
 
 
 def _in(frame: Frame, *parts: str) -> bool:
@@ -203,9 +211,9 @@ def main() -> None:
         batch = environs(alexa_traffic.signed_requests(args.requests, users), pki.cert_url)
         drive(app, warm)
         half = len(batch) // 2
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         drive(app, batch[:half])
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         with tempfile.TemporaryDirectory() as tmp:
             raw = args.raw or Path(tmp) / "py-spy.txt"
             sample(lambda: drive(app, batch[half:]), raw, args.rate)
@@ -214,7 +222,7 @@ def main() -> None:
     print(f"project imported from {Path(skill.__file__).parent.parent}")
     print(
         f"{half} signed requests in process on {args.backend} ({args.users} users): "
-        f"{half / elapsed:.0f} req/s, {elapsed / half * 1e6:.0f} us each; "
+        f"{half / elapsed:.0f} req/s, {elapsed / half * 1e6:.0f} us each ({cpu / half * 1e6:.0f} us CPU); "
         f"then {len(batch) - half} sampled by py-spy ({sum(stacks.values())} samples)"
     )
     print(f"{'where the time goes':48} {'share':>6}")
