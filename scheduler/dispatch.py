@@ -31,6 +31,7 @@ that were already written; no send for that user can start after it returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import dataclasses
 import logging
@@ -170,6 +171,7 @@ class _ToSend:
     attempts: int  # made for this occurrence before this one (earlier claims)
     place: bool = False  # a placement message, not a notification
     device: bool = False  # the user hears reminders from the device (their next one is placed early)
+    user: str = NO_VALUE  # user_ref(alexa_user_id), hashed once in prepare for every line about it
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,15 @@ class Dispatcher:
 
         concurrency = self._settings.concurrency
         tasks: set[asyncio.Task[_Sent]] = set()
+        # Sends report here as they finish. asyncio.wait over hundreds of tasks would add and remove
+        # a callback on every one of them at each wake-up; one callback per task, once, is enough.
+        finished: list[asyncio.Task[_Sent]] = []
+        wake = asyncio.Event()
+
+        def collect(task: asyncio.Task[_Sent]) -> None:
+            finished.append(task)
+            wake.set()
+
         done: list[_Sent] = []
         oldest_done = 0.0
         batches = 0
@@ -282,7 +293,9 @@ class Dispatcher:
                 if pending and going and free >= min(self._wave, len(pending)):
                     wave = [pending.popleft() for _ in range(min(free, self._wave, len(pending)))]
                     for job in await db(self._prepare, wave, stats):
-                        tasks.add(asyncio.create_task(self._send(job)))
+                        task = asyncio.create_task(self._send(job))
+                        task.add_done_callback(collect)
+                        tasks.add(task)
                     continue
                 if not tasks:
                     if done:
@@ -291,14 +304,17 @@ class Dispatcher:
                     if not pending and not claim_more:
                         return
                     continue
-                finished, _ = await asyncio.wait(
-                    tasks, timeout=FLUSH_SECONDS, return_when=asyncio.FIRST_COMPLETED
-                )
+                if not finished:
+                    wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(FLUSH_SECONDS):
+                            await wake.wait()
                 if finished and not done:
                     oldest_done = clock.monotonic()
                 for task in finished:
                     tasks.discard(task)
                     done.append(task.result())
+                finished.clear()
                 if done and (
                     len(done) >= RECORD_CHUNK
                     or clock.monotonic() - oldest_done >= FLUSH_SECONDS
@@ -317,7 +333,7 @@ class Dispatcher:
     async def _send(self, job: _ToSend) -> _Sent:
         claim = job.claim
         # Each send is its own task, with its own copy of the context: the channel's lines name the user.
-        bind(user=user_ref(job.alexa_user_id))
+        bind(user=job.user)
         try:
             if job.place:
                 assert self._messenger is not None  # place jobs are only made with one
@@ -370,7 +386,8 @@ class Dispatcher:
             for claim in wave:
                 state = states.get(claim.id)
                 # The lines about this claim name its user (the context is this call's own copy).
-                bind(user=user_ref(state.alexa_user_id) if state else NO_VALUE)
+                ref = user_ref(state.alexa_user_id) if state else NO_VALUE
+                bind(user=ref)
                 who = _who(claim, state.alexa_user_id if state else None)
                 occurrence = claim.occurrence_at
                 if state is None:
@@ -444,6 +461,7 @@ class Dispatcher:
                                 attempts,
                                 place=True,
                                 device=True,
+                                user=ref,
                             )
                         )
                     else:
@@ -502,7 +520,15 @@ class Dispatcher:
                         reference_id,
                     )
                 jobs.append(
-                    _ToSend(claim, state.alexa_user_id, state.locale, reference_id, attempts, device=device)
+                    _ToSend(
+                        claim,
+                        state.alexa_user_id,
+                        state.locale,
+                        reference_id,
+                        attempts,
+                        device=device,
+                        user=ref,
+                    )
                 )
             bind(user=NO_VALUE)
             q.insert_deliveries(session, new_rows)
@@ -650,7 +676,7 @@ class Dispatcher:
         problems: list[tuple[_Sent, SendResult, int]] = []
         for sent in done:
             claim, result = sent.job.claim, sent.result
-            bind(user=user_ref(sent.job.alexa_user_id))
+            bind(user=sent.job.user)
             if result is None:
                 stats.errors += 1
                 continue
@@ -703,7 +729,7 @@ class Dispatcher:
             self._complete(session, completed, stats)
             q.set_pending_greetings(session, greetings)
             for sent, result, attempts in problems:
-                bind(user=user_ref(sent.job.alexa_user_id))
+                bind(user=sent.job.user)
                 self._report(session, sent, result, attempts)
             bind(user=NO_VALUE)
 

@@ -232,6 +232,23 @@ def test_the_event_body_is_what_the_sdk_serializer_writes() -> None:
         assert build_event_body(notice, NOW) == DefaultSerializer().serialize(request)
 
 
+def test_the_encoded_body_is_the_dict_encoded_byte_for_byte() -> None:
+    # The channel joins fixed byte parts instead of encoding the dict per notice; the result must
+    # be exactly what the compact encoder writes for build_event_body, odd user ids included.
+    from scheduler.channels.alexa import _compact_json, _iso, clamp_expiry, encode_event_body
+
+    odd_users = (USER, 'amzn1.ask.account."quoted"\\back', "amzn1.ask.account.ünï\u2028\n\x00")
+    for n, user in enumerate(odd_users, 1):
+        for notice in (
+            make_notice(n, user=user),
+            make_notice(n, user=user, expires_at=NOW + timedelta(days=3)),
+        ):
+            expected = _compact_json.encode(build_event_body(notice, NOW)).encode()
+            stamp = f'"{_iso(NOW)}"'.encode()
+            expiry = f'"{_iso(clamp_expiry(NOW, notice.expires_at))}"'.encode()
+            assert encode_event_body(notice, stamp, expiry) == expected
+
+
 def test_alexa_live_stage_uses_the_live_path(
     stub: AlexaApiStub, make_alexa: Callable[..., AlexaChannel]
 ) -> None:

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Final, Protocol, Self, runtime_checkable
 
 import aiohttp
+from yarl import URL
 
 from scheduler import aio
 
@@ -127,6 +128,10 @@ class Messenger(Protocol):
     def close(self) -> None: ...
 
 
+# What every accepted send returns: SendResult is immutable, so one object per status serves all.
+ACCEPTED: Final = {status: SendResult(Outcome.DELIVERED, status, "accepted") for status in (200, 202)}
+
+
 def is_retryable_status(status: int) -> bool:
     """Request timeout, throttling and server errors are worth another try; other failures are not."""
     return status in (408, 429) or 500 <= status <= 599
@@ -176,7 +181,7 @@ def classify_http(
     1xx/3xx) is REJECTED: sending the same request again will not help.
     """
     if delivered:
-        return SendResult(Outcome.DELIVERED, status, "accepted")
+        return ACCEPTED.get(status) or SendResult(Outcome.DELIVERED, status, "accepted")
     if status == 409:
         return SendResult(Outcome.DUPLICATE, status, duplicate)
     if is_retryable_status(status):
@@ -230,12 +235,16 @@ class PooledHttpChannel:
             )
         return self._session
 
-    async def _post(self, url: str, *, headers: Mapping[str, str], body: bytes) -> HttpReply:
+    async def _post(self, url: str | URL, *, headers: Mapping[str, str], body: bytes) -> HttpReply:
         """POST ``body``; raises one of TRANSPORT_ERRORS when no HTTP answer came back."""
         async with self._http().post(url, data=body, headers=headers, allow_redirects=False) as response:
-            raw = await response.content.read(MAX_REPLY_BYTES)
+            content = response.content
+            # An empty body (Amazon's 202) is already at its end: nothing to await or decode.
+            raw = b"" if content.at_eof() else await content.read(MAX_REPLY_BYTES)
             return HttpReply(
-                response.status, raw.decode("utf-8", "replace"), response.headers.get("Retry-After")
+                response.status,
+                raw.decode("utf-8", "replace") if raw else "",
+                response.headers.get("Retry-After"),
             )
 
     async def aclose(self) -> None:
