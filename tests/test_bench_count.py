@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.benches import run_tiny
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,15 +16,6 @@ def test_the_instruction_count_benchmark_runs_in_tiny_mode(tmp_path: Path) -> No
     if shutil.which("valgrind") is None:
         pytest.skip("valgrind is not installed")
     out = tmp_path / "figures.json"
-    done = subprocess.run(
-        [sys.executable, "bench/count_endpoint.py", "--tiny", "--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    figures = json.loads(out.read_text())
+    figures, _ = run_tiny("count_endpoint.py", out)
     assert list(figures["instructions_per_request"]) == ["this working tree"]
     assert figures["instructions_per_request"]["this working tree"] > 0

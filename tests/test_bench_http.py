@@ -8,13 +8,12 @@ throw-away flask-ask-sdk environment under bench/results/ (a few packages from P
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.benches import run_tiny
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,16 +23,7 @@ def test_the_http_benchmark_runs_in_tiny_mode(load_generator: str, tmp_path: Pat
     if load_generator == "wrk" and shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (apt-get install wrk); the Python load generator is tested")
     out = tmp_path / "figures.json"
-    done = subprocess.run(
-        [sys.executable, "bench/bench_http.py", "--tiny", "--loadgen", load_generator, "--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    figures = json.loads(out.read_text())
+    figures, stdout = run_tiny("bench_http.py", out, "--loadgen", load_generator)
     assert figures["loadgen"] == load_generator
     assert figures["problems"] == []
     assert figures["state_writes"] == 0
@@ -44,5 +34,5 @@ def test_the_http_benchmark_runs_in_tiny_mode(load_generator: str, tmp_path: Pat
             assert len(runs) == 1
             assert runs[0]["requests"] > 0, (key, level)
             assert runs[0]["status_errors"] == 0 and runs[0]["socket_errors"] == 0, (key, level)
-    assert "Cramp Coach vs the ceiling (a): c=1:" in done.stdout
-    assert "Cramp Coach vs flask-ask-sdk (b): c=1:" in done.stdout
+    assert "Cramp Coach vs the ceiling (a): c=1:" in stdout
+    assert "Cramp Coach vs flask-ask-sdk (b): c=1:" in stdout
