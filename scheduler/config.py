@@ -78,6 +78,10 @@ class WorkerSettings:
     grace_water_minutes: float = 30.0
     # Bounds one tick (200,000 reminders at the default batch size); a shutdown stops a tick sooner.
     max_batches_per_tick: int = 400
+    # A retry due within this many seconds (a 429's Retry-After of a second, the first backoffs)
+    # waits in the worker that holds the lease instead of going back to the queue, where it would
+    # sort behind every reminder already due: at a 21:30 spike that put retries last. 0: never.
+    retry_hold_seconds: float = 5.0
     placement_lead: timedelta = timedelta(hours=DEFAULT_PLACEMENT_LEAD_HOURS)
 
     @classmethod
@@ -91,6 +95,7 @@ class WorkerSettings:
             concurrency=_int(env, "WORKER_CONCURRENCY", 256, 1, MAX_CONCURRENCY),
             grace_stretch_minutes=_seconds(env, "REMINDER_GRACE_STRETCH_MINUTES", 15.0, allow_zero=True),
             grace_water_minutes=_seconds(env, "REMINDER_GRACE_WATER_MINUTES", 30.0, allow_zero=True),
+            retry_hold_seconds=_seconds(env, "WORKER_RETRY_HOLD_SECONDS", 5.0, allow_zero=True),
             placement_lead=placement_lead(env),
         )
 

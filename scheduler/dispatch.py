@@ -10,9 +10,13 @@ writer anyway), in batches, while the sends already started carry on:
    'sending' row per occurrence about to go out; then every send of the wave starts at once;
 3. record outcomes, next occurrences and retries in chunks as sends complete.
 
-A transient failure (429, 5xx, network) does not wait in the pool: the reminder goes back to the
-queue, due again at its next attempt time (``scheduler.retry``), with the same occurrence and
-referenceId, until its grace window ends.
+A transient failure (429, 5xx, network) does not wait in the pool: its send slot is free at once.
+The retry keeps the occurrence and its referenceId, until the grace window ends. One due within
+``retry_hold_seconds`` (a 429's Retry-After, the first backoffs) is held by this worker, still
+under its lease, and goes out ahead of new claims when its wait is over, through step 2 like any
+claim (so a pause, a cancel or SkillDisabled in between still stops it). A later one goes back to
+the queue, due again at its attempt time (``scheduler.retry``). Held in the queue instead, a
+retry would sort behind every reminder already due: at a spike of 100,000, last of all.
 
 A user who granted the reminders permission hears each occurrence from the device itself: the
 reminder comes due ``placement_lead`` early, the send is a Skill Message asking the skill to place
@@ -34,6 +38,8 @@ import asyncio
 import contextlib
 import contextvars
 import dataclasses
+import heapq
+import itertools
 import logging
 import random
 import time as clock
@@ -88,6 +94,9 @@ MAX_WAVE = 128
 # mean fewer commits, smaller ones less to resend (as harmless 409s) if the process dies.
 RECORD_CHUNK = 250
 FLUSH_SECONDS = 0.1
+
+# With only held retries left, how often the pipeline wakes to ask whether it should stop.
+HELD_POLL_SECONDS = 0.25
 
 _STATUS = {
     Outcome.DELIVERED: "sent",
@@ -275,13 +284,33 @@ class Dispatcher:
         done: list[_Sent] = []
         oldest_done = 0.0
         batches = 0
+        # Retries waiting out a short delay under our lease: (monotonic due time, tie-break, the
+        # attempt time, the claim), earliest first.
+        held: list[tuple[float, int, datetime, q.Claimed]] = []
+        order = itertools.count()
+
+        async def record() -> None:
+            nonlocal done
+            chunk, done = done, []
+            for wait, at, claim in await db(self._record, chunk, stats):
+                heapq.heappush(held, (clock.monotonic() + wait, next(order), at, claim))
+
         try:
             while True:
                 going = keep_going()
-                if not going and pending:
-                    # Stopping: hand back what has not started, so nobody waits for our lease.
-                    await db(self._hand_back, list(pending), stats)
+                if not going and (pending or held):
+                    # Stopping: hand back what has not started, so nobody waits for our lease; a
+                    # held retry is due again at its own attempt time.
+                    later = [(at, claim) for _, _, at, claim in held]
+                    await db(self._hand_back, list(pending), stats, later)
                     pending.clear()
+                    held.clear()
+                if held and held[0][0] <= clock.monotonic():
+                    # Retries whose wait is over go before new claims: they are the longest overdue.
+                    ready: list[q.Claimed] = []
+                    while held and held[0][0] <= clock.monotonic():
+                        ready.append(heapq.heappop(held)[3])
+                    pending.extendleft(reversed(ready))
                 claim_more = claim_more and going and batches < self._settings.max_batches_per_tick
                 if claim_more and len(pending) < self._wave:
                     batch = await db(self.claim_batch)
@@ -299,10 +328,12 @@ class Dispatcher:
                     continue
                 if not tasks:
                     if done:
-                        await db(self._record, done, stats)
-                        done = []
+                        await record()
                     if not pending and not claim_more:
-                        return
+                        if not held:
+                            return
+                        # Only held retries are left: sleep until the first is due, or a stop.
+                        await asyncio.sleep(min(max(held[0][0] - clock.monotonic(), 0.0), HELD_POLL_SECONDS))
                     continue
                 if not finished:
                     wake.clear()
@@ -320,11 +351,11 @@ class Dispatcher:
                     or clock.monotonic() - oldest_done >= FLUSH_SECONDS
                     or (not tasks and not pending)
                 ):
-                    await db(self._record, done, stats)
-                    done = []
+                    await record()
         except BaseException:
             # The database went away mid-batch: start nothing more we could not record. Sends cut
-            # off here left 'sending' rows: they go again, same referenceId, after the lease.
+            # off here left 'sending' rows: they go again, same referenceId, after the lease; so do
+            # held retries (their rows say 'retrying').
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -658,19 +689,46 @@ class Dispatcher:
         )
         return q.FinalStatus(claim.id, claim.occurrence_at, q.UNPLACED, 1, detail), at_fire_time
 
-    def _hand_back(self, claims: Sequence[q.Claimed], stats: TickStats) -> None:
+    def _hand_back(
+        self,
+        claims: Sequence[q.Claimed],
+        stats: TickStats,
+        later: Sequence[tuple[datetime, q.Claimed]] = (),
+    ) -> None:
+        """Release claims unsent: ``claims`` due at once, ``later`` (held retries) at their own time."""
         now = self._clock()
+        retries = [q.Retry(c.id, c.token, now) for c in claims]
+        retries += [q.Retry(c.id, c.token, at) for at, c in later]
         with self._sessions.begin() as session:
-            q.release_many(session, [q.Retry(c.id, c.token, now) for c in claims])
-        stats.released += len(claims)
+            q.release_many(session, retries)
+        stats.released += len(claims) + len(later)
+
+    def _retry_at(
+        self,
+        claim: q.Claimed,
+        at: datetime,
+        now: datetime,
+        retries: list[q.Retry],
+        held: list[tuple[float, datetime, q.Claimed]],
+    ) -> None:
+        """Hold a retry due soon (and well inside our lease) in this worker; queue any other."""
+        wait = (at - now).total_seconds()
+        if wait <= self._settings.retry_hold_seconds and at < claim.lease_until - self._lease_margin:
+            held.append((max(wait, 0.0), at, claim))
+        else:
+            retries.append(q.Retry(claim.id, claim.token, at))
 
     # -- step 3: record outcomes (in the database thread) ----------------------------------------
 
-    def _record(self, done: Sequence[_Sent], stats: TickStats) -> None:
-        """Write a chunk of outcomes, retries, next occurrences and user effects in one transaction."""
+    def _record(self, done: Sequence[_Sent], stats: TickStats) -> list[tuple[float, datetime, q.Claimed]]:
+        """Write a chunk of outcomes, retries, next occurrences and user effects in one transaction.
+
+        Returns the retries this worker holds: (seconds to wait, attempt time, claim).
+        """
         now = self._clock()
         finals: list[q.FinalStatus] = []
         retries: list[q.Retry] = []
+        held: list[tuple[float, datetime, q.Claimed]] = []
         greetings: dict[int, str] = {}
         completed: list[tuple[q.Claimed, bool]] = []
         problems: list[tuple[_Sent, SendResult, int]] = []
@@ -684,7 +742,7 @@ class Dispatcher:
             if sent.job.place:
                 final, again = self._placement_outcome(sent, result, attempts, now, stats)
                 finals.append(final)
-                retries.append(again)
+                self._retry_at(claim, again.at, now, retries, held)
                 continue
             detail = f"HTTP {result.status}: {result.detail}" if result.status else result.detail
             if result.outcome is Outcome.RETRY:
@@ -696,7 +754,7 @@ class Dispatcher:
                     rng=self._rng,
                 )
                 if plan.at is not None:
-                    retries.append(q.Retry(claim.id, claim.token, plan.at))
+                    self._retry_at(claim, plan.at, now, retries, held)
                     finals.append(q.FinalStatus(claim.id, claim.occurrence_at, q.RETRYING, 1, detail))
                     stats.retried += 1
                     log.info(
@@ -732,6 +790,7 @@ class Dispatcher:
                 bind(user=sent.job.user)
                 self._report(session, sent, result, attempts)
             bind(user=NO_VALUE)
+        return held
 
     def _report(self, session: Session, sent: _Sent, result: SendResult, attempts: int) -> None:
         """Log a failed delivery for the operator; on 403, also stop delivering to that user."""

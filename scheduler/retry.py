@@ -1,10 +1,11 @@
 """When to try a notice again after a transient failure: jittered backoff, Retry-After, the grace window.
 
-Nothing here sleeps. The dispatcher hands a failed occurrence back to the queue (the reminder's
-``visible_at`` becomes the next attempt time, the occurrence and its referenceId stay), so a storm
-of 429s never parks the senders while their leases run out; any worker picks the row up again when
-it comes due. Retries go on until the occurrence's grace window ends, however many attempts that
-takes; only then is it given up.
+Nothing here sleeps, and no send slot waits: the dispatcher either holds a retry due within
+``WORKER_RETRY_HOLD_SECONDS`` under its lease, outside the pool, or hands the occurrence back to
+the queue (the reminder's ``visible_at`` becomes the next attempt time; the occurrence and its
+referenceId stay), so a storm of 429s never parks the senders while their leases run out. Retries
+go on until the occurrence's grace window ends, however many attempts that takes; only then is it
+given up.
 
 Full jitter (a uniform wait between 0 and the exponential bound) spreads out the many sends that
 fail together when Amazon throttles a burst, so they do not all come back at the same instant.

@@ -345,7 +345,19 @@ def test_a_transient_reminders_api_failure_is_placed_once_on_redelivery(rig: Rig
     assert [d.status for d in rig.deliveries()] == ["placed"]
 
 
-def test_a_throttled_skill_message_is_retried_by_the_worker(rig: Rig) -> None:
+def test_a_throttled_skill_message_is_retried_within_the_same_tick(rig: Rig) -> None:
+    # A Retry-After of a second is waited out by the worker holding the claim.
+    rig.set_stretch()
+    rig.stub.fail_messages_next(429, retry_after=1)
+    rig.clock.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    rig.tick()
+    assert len(rig.stub.messages) == 1 and len(rig.device()) == 1
+    [row] = rig.deliveries()
+    assert row.status == "placed" and row.attempts in (2, 3)
+
+
+def test_a_throttled_skill_message_is_retried_from_the_queue(rig: Rig) -> None:
+    rig.env["WORKER_RETRY_HOLD_SECONDS"] = "0"
     rig.set_stretch()
     rig.stub.fail_messages_next(429, retry_after=1)
     rig.clock.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -61,6 +61,9 @@ class World:
     channel: Channel
 
     def settings(self, **overrides: Any) -> WorkerSettings:
+        # Retries go back to the queue unless a test asks for them to be held: time here moves only
+        # when the test moves it, while a held retry waits out real seconds.
+        overrides.setdefault("retry_hold_seconds", 0.0)
         return WorkerSettings(database_url=self.url, **overrides)
 
     def dispatcher(self, worker_id: str = "test:1:aaaaaa", **overrides: Any) -> Dispatcher:
@@ -385,6 +388,80 @@ def test_a_429_storm_hands_every_row_back_without_waiting_in_the_pool(world: Wor
     stats = world.run_until(FIRST + timedelta(minutes=15), dispatcher)
     assert stats.sent == 40
     assert sorted(world.refs()) == sorted(reference_id_for(i, FIRST) for i in ids)
+
+
+def test_a_retry_due_soon_is_held_by_the_worker_and_sent_in_the_same_tick(world: World) -> None:
+    # At a 21:30 spike a retry handed back to the queue sorts behind every reminder already due;
+    # held under the lease it goes out as soon as its Retry-After is over.
+    rid = world.add()
+    world.stub.fail_next(429, retry_after=1)
+    world.clock.now = FIRST
+    stats = world.dispatcher(retry_hold_seconds=5).tick()
+    assert (stats.claimed, stats.retried, stats.sent, stats.released) == (1, 1, 1, 0)
+    assert world.event_statuses() == [429, 202]
+    assert world.refs() == [reference_id_for(rid, FIRST)]
+    (row,) = world.deliveries()
+    assert (row.status, row.attempts) == ("sent", 2)
+    reminder = world.reminder(rid)
+    assert (reminder.next_fire_at, reminder.lease_token) == (FIRST + timedelta(days=1), None)
+
+
+def test_a_retry_due_later_than_the_hold_goes_back_to_the_queue(world: World) -> None:
+    rid = world.add()
+    world.stub.fail_next(429, retry_after=20)
+    world.clock.now = FIRST
+    stats = world.dispatcher(retry_hold_seconds=5).tick()
+    assert (stats.retried, stats.sent) == (1, 0)
+    reminder = world.reminder(rid)
+    assert (reminder.visible_at, reminder.lease_token) == (FIRST + timedelta(seconds=20), None)
+
+
+def test_a_retry_is_not_held_past_the_lease_margin(world: World) -> None:
+    # Lease 8 s, so the margin is 2 s: a retry due in 7 s would be sent after the margin began.
+    rid = world.add()
+    world.stub.fail_next(429, retry_after=7)
+    world.clock.now = FIRST
+    stats = world.dispatcher(retry_hold_seconds=10, lease_seconds=8).tick()
+    assert (stats.retried, stats.sent) == (1, 0)
+    assert world.reminder(rid).visible_at == FIRST + timedelta(seconds=7)
+
+
+def test_a_held_retry_paused_meanwhile_is_not_sent(world: World) -> None:
+    # A held retry goes through the same re-check as any claim, so a pause in its wait stops it.
+    rid = world.add()
+    world.stub.fail_next(429, retry_after=1)
+    world.clock.now = FIRST
+    turned_off: list[bool] = []
+
+    def keep_going() -> bool:
+        # Once the 429 has come back, the user turns notifications off (while the retry waits).
+        if world.event_statuses() and not turned_off:
+            turned_off.append(world.service.set_notifications_allowed(ALICE, False, FIRST))
+        return True
+
+    stats = world.dispatcher(retry_hold_seconds=5).tick(keep_going=keep_going)
+    assert turned_off == [True]
+    assert (stats.retried, stats.sent, stats.skipped) == (1, 0, 1)
+    assert world.event_statuses() == [429]
+    reminder = world.reminder(rid)
+    assert reminder.paused and reminder.lease_token is None
+
+
+def test_a_stop_hands_held_retries_back_at_their_attempt_time(world: World) -> None:
+    rid = world.add()
+    world.stub.fail_next(429, retry_after=3)
+    world.clock.now = FIRST
+
+    def keep_going() -> bool:
+        # Go on until the 429 has come back, then ask to stop.
+        return not world.event_statuses()
+
+    stats = world.dispatcher(retry_hold_seconds=5).tick(keep_going=keep_going)
+    assert (stats.retried, stats.sent, stats.released) == (1, 0, 1)
+    reminder = world.reminder(rid)
+    assert (reminder.visible_at, reminder.lease_token) == (FIRST + timedelta(seconds=3), None)
+    (row,) = world.deliveries()
+    assert (row.status, row.attempts) == ("retrying", 1)
 
 
 def test_thirty_percent_faults_every_reminder_delivered_exactly_once(world: World) -> None:
@@ -771,6 +848,7 @@ def test_settings_defaults_and_overrides() -> None:
     assert defaults.grace("stretch") == timedelta(minutes=15)
     assert defaults.grace("water") == timedelta(minutes=30)
     assert defaults.database_url == "sqlite:///cramp_coach.db"
+    assert defaults.retry_hold_seconds == 5.0
     custom = WorkerSettings.from_env(
         {
             "DATABASE_URL": "postgresql://db/x",
@@ -780,6 +858,7 @@ def test_settings_defaults_and_overrides() -> None:
             "WORKER_CONCURRENCY": "4",
             "REMINDER_GRACE_STRETCH_MINUTES": "5",
             "REMINDER_GRACE_WATER_MINUTES": "0",
+            "WORKER_RETRY_HOLD_SECONDS": "0",
             "WORKER_UNRELATED": "x",
         }
     )
@@ -791,6 +870,7 @@ def test_settings_defaults_and_overrides() -> None:
         4,
     )
     assert (custom.grace("stretch"), custom.grace("water")) == (timedelta(minutes=5), timedelta(0))
+    assert custom.retry_hold_seconds == 0.0
     assert WorkerSettings.from_env({"WORKER_BATCH_SIZE": " ", "DATABASE_URL": ""}) == WorkerSettings()
 
 
@@ -810,6 +890,7 @@ def test_settings_defaults_and_overrides() -> None:
             "REMINDER_GRACE_STRETCH_MINUTES must be a finite number zero",
         ),
         ("REMINDER_GRACE_WATER_MINUTES", "half", "REMINDER_GRACE_WATER_MINUTES must be a finite number zero"),
+        ("WORKER_RETRY_HOLD_SECONDS", "-1", "WORKER_RETRY_HOLD_SECONDS must be a finite number zero"),
     ],
 )
 def test_bad_settings_are_refused_with_a_clear_message(name: str, value: str, message: str) -> None:
