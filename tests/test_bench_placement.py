@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.benches import run_bench
 
 
 def test_tiny_placement_benchmark_places_everything_once_and_writes_its_figures(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "bench/bench_placement.py", "--tiny", "--backend", "sqlite", "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = run_bench("bench_placement.py", "--tiny", "--backend", "sqlite", "--out", str(tmp_path))
     (run,) = json.loads((tmp_path / "placement.json").read_text())["runs"]
     # The script exits non-zero unless every occurrence ended placed (or, for the baseline, sent) once.
     assert run["backend"] == "sqlite" and run["n"] == 200
