@@ -33,6 +33,7 @@ from skill.verification import (
     VerificationError,
     check_skill_id,
     check_timestamp,
+    environ_headers,
     tolerance_s,
 )
 
@@ -126,7 +127,7 @@ def _answer(labels: metrics.RequestLabels) -> Response | tuple[Response, int]:
     now = services.clock()
     try:
         if verifier is not None:
-            verifier.verify(request.headers, body, payload)
+            verifier.verify(environ_headers(request.environ), body, payload)
         else:
             # Signature checks are off for local simulators; the cheap checks still apply.
             check_timestamp(payload, now)
