@@ -101,7 +101,8 @@ def _get_path(payload: Any, *keys: str) -> Any:
     """Walk nested mappings, returning None as soon as a level is missing."""
     node = payload
     for key in keys:
-        if not isinstance(node, Mapping):
+        # Parsed JSON is plain dicts: checked first, as Mapping's isinstance goes through the ABC.
+        if type(node) is not dict and not isinstance(node, Mapping):
             return None
         node = node.get(key)
     return node
