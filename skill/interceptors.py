@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import copy
 import logging
-from typing import Any
 
 from ask_sdk_core.dispatch_components import AbstractRequestInterceptor, AbstractResponseInterceptor
 from ask_sdk_core.exceptions import PersistenceException
@@ -61,7 +61,7 @@ class LoadRequestContext(AbstractRequestInterceptor):
             attrs[STATE_UNAVAILABLE] = True
             stored = StoredState({})
         handler_input.attributes_manager.persistent_attributes = stored.attributes
-        attrs[STATE_AS_READ] = _copy_json(stored.attributes)
+        attrs[STATE_AS_READ] = copy.deepcopy(stored.attributes)
         attrs[GREETING] = stored.greeting
 
 
@@ -84,15 +84,3 @@ class SaveState(AbstractResponseInterceptor):
 def _has_user(handler_input: HandlerInput) -> bool:
     system = getattr(handler_input.request_envelope.context, "system", None)
     return bool(getattr(getattr(system, "user", None), "user_id", None))
-
-
-def _copy_json(value: Any) -> Any:
-    """A deep copy of data read from a JSON column (dicts, lists and immutable scalars only).
-
-    Equal to ``copy.deepcopy`` for such data, without its memo and per-type dispatch on every node.
-    """
-    if type(value) is dict:
-        return {key: _copy_json(item) for key, item in value.items()}
-    if type(value) is list:
-        return [_copy_json(item) for item in value]
-    return value
