@@ -7,6 +7,7 @@ from ask_sdk_core.skill_builder import CustomSkillBuilder
 
 from skill import handlers
 from skill.api_client import PooledApiClient
+from skill.handlers.scope import ScopedRequestMapper
 from skill.interceptors import LoadRequestContext, SaveState
 from skill.persistence import SqlAlchemyPersistenceAdapter
 from skill.serializer import EnvelopeSerializer
@@ -25,6 +26,11 @@ def build_skill(services: SkillServices) -> CustomSkill:
     for exception_handler in handlers.exception_handlers(services):
         builder.add_exception_handler(exception_handler)
     skill: CustomSkill = builder.create()
+    # Each request is offered only to the handlers whose scope holds it, in the same order.
+    dispatcher = skill.request_dispatcher
+    dispatcher.request_mappers = [
+        ScopedRequestMapper(mapper.request_handler_chains) for mapper in dispatcher.request_mappers
+    ]
     # The SDK's models and mapping, with a fast timestamp parse and no second JSON parse.
     skill.serializer = EnvelopeSerializer()
     return skill

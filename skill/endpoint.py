@@ -7,12 +7,14 @@ not be stored; never a 500, and never speech where Alexa expects silence.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any, cast
 
 from ask_sdk_core.skill import CustomSkill
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -31,6 +33,7 @@ from skill.verification import (
     VerificationError,
     check_skill_id,
     check_timestamp,
+    environ_headers,
     tolerance_s,
 )
 
@@ -43,6 +46,24 @@ UNKNOWN_ID = "<unknown>"
 # Alexa's own empty answer: no speech, nothing to render (events, CanFulfill errors, SessionEnded...).
 SILENT_ENVELOPE: dict[str, Any] = {"version": "1.0", "response": {}}
 
+# jsonify's own output (sorted keys, ASCII, compact, a trailing newline) from one encoder built
+# once: jsonify builds a new encoder for every answer.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=DefaultJSONProvider.ensure_ascii,
+    sort_keys=DefaultJSONProvider.sort_keys,
+    separators=(",", ":"),
+    default=DefaultJSONProvider.default,
+)
+
+
+def json_response(obj: Any) -> Response:
+    """What ``jsonify(obj)`` answers, byte for byte."""
+    app = current_app
+    if app.debug:  # jsonify indents in debug mode
+        return jsonify(obj)
+    response: Response = app.response_class(f"{_ENCODER.encode(obj)}\n", mimetype="application/json")
+    return response
+
 
 def _refuse(
     reason: str, request_id: str = UNKNOWN_ID, status: int = 400, detail: str = ""
@@ -50,7 +71,7 @@ def _refuse(
     """The client gets ``reason`` (fixed words); the log line adds ``detail`` for the operator."""
     log.warning("refused request %s: %s%s", safe(request_id), safe(reason), f" ({detail})" if detail else "")
     metrics.record_refusal(reason)
-    return jsonify({"error": reason}), status
+    return json_response({"error": reason}), status
 
 
 def _services() -> SkillServices:
@@ -106,7 +127,7 @@ def _answer(labels: metrics.RequestLabels) -> Response | tuple[Response, int]:
     now = services.clock()
     try:
         if verifier is not None:
-            verifier.verify(request.headers, body, payload)
+            verifier.verify(environ_headers(request.environ), body, payload)
         else:
             # Signature checks are off for local simulators; the cheap checks still apply.
             check_timestamp(payload, now)
@@ -132,7 +153,7 @@ def _answer(labels: metrics.RequestLabels) -> Response | tuple[Response, int]:
         # redelivery must not be taken for a replay.
         replays.release(request_id)
         log.error("event %s not stored, asking Alexa to redeliver: %s", safe(request_id), exc)
-        return jsonify({"error": "event not stored, please retry"}), 503
+        return json_response({"error": "event not stored, please retry"}), 503
     except EventRefused as exc:
         return _refuse(exc.reason, request_id)
     except Exception as exc:
@@ -145,9 +166,9 @@ def _answer(labels: metrics.RequestLabels) -> Response | tuple[Response, int]:
         if is_event(request_type):
             return _refuse("event could not be processed", request_id)
         if not may_speak(request_type, isinstance(payload.get("session"), dict)):
-            return jsonify(SILENT_ENVELOPE), 200
-        return jsonify(_apology_envelope()), 200
-    return jsonify(serialized)
+            return json_response(SILENT_ENVELOPE), 200
+        return json_response(_apology_envelope()), 200
+    return json_response(serialized)
 
 
 def _shape_problem(payload: Any) -> str | None:

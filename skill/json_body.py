@@ -63,6 +63,10 @@ def _constant(name: str) -> Any:
     raise _Refused(f"{name} is not JSON")
 
 
+# One decoder for every body: json.loads given hooks builds a new JSONDecoder per call.
+_DECODER = json.JSONDecoder(parse_int=_integer, parse_float=_float, parse_constant=_constant)
+
+
 def parse(body: bytes) -> Any:
     """The JSON document in ``body`` (UTF-8), or :class:`BodyError`."""
     try:
@@ -73,7 +77,10 @@ def parse(body: bytes) -> Any:
     if body.count(b"[") + body.count(b"{") > MAX_DEPTH:
         _check_depth(body)
     try:
-        document = json.loads(text, parse_int=_integer, parse_float=_float, parse_constant=_constant)
+        if text.startswith("\ufeff"):
+            # What json.loads itself refuses before decoding a str.
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        document = _DECODER.decode(text)
     except _Refused as exc:
         raise BodyError(f"body is not valid JSON: {exc.reason}") from None
     except json.JSONDecodeError as exc:

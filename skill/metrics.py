@@ -102,10 +102,22 @@ class RequestLabels:
             self.intent = name if isinstance(name, str) and name in known_intents() else OTHER
 
 
+# (type, intent, status) -> that request's counter and histogram: the children labels() would
+# return, looked up once. Every label is held to a known set, so this stays small.
+_CHILDREN: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
 def record_request(labels: RequestLabels, status: int, started: float) -> None:
     """One counter increment and one histogram observation: cheap enough for every request."""
-    REQUESTS.labels(labels.type, labels.intent, str(status)).inc()
-    LATENCY.labels(labels.type, labels.intent).observe(time.perf_counter() - started)
+    key = (labels.type, labels.intent, status)
+    children = _CHILDREN.get(key)
+    if children is None:
+        children = _CHILDREN[key] = (
+            REQUESTS.labels(labels.type, labels.intent, str(status)),
+            LATENCY.labels(labels.type, labels.intent),
+        )
+    children[0].inc()
+    children[1].observe(time.perf_counter() - started)
 
 
 def reason_label(reason: str) -> str:

@@ -16,12 +16,14 @@ from flask import Flask, Response, request
 from scheduler.logs import NO_VALUE, bind, current_request_id, request_id_from, user_ref
 
 HEADER = "X-Request-ID"
+# Where the WSGI server puts that header: read from there, no headers object is built for it.
+ENVIRON_KEY = "HTTP_X_REQUEST_ID"
 
 
 def init_app(app: Flask) -> None:
     @app.before_request
     def start_request() -> None:
-        bind(request_id=request_id_from(request.headers.get(HEADER)), user=NO_VALUE)
+        bind(request_id=request_id_from(request.environ.get(ENVIRON_KEY)), user=NO_VALUE)
 
     @app.after_request
     def tag_response(response: Response) -> Response:

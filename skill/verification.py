@@ -51,6 +51,7 @@ __all__ = [
     "check_cert_url",
     "check_skill_id",
     "check_timestamp",
+    "environ_headers",
     "tolerance_s",
 ]
 
@@ -100,7 +101,8 @@ def _get_path(payload: Any, *keys: str) -> Any:
     """Walk nested mappings, returning None as soon as a level is missing."""
     node = payload
     for key in keys:
-        if not isinstance(node, Mapping):
+        # Parsed JSON is plain dicts: checked first, as Mapping's isinstance goes through the ABC.
+        if type(node) is not dict and not isinstance(node, Mapping):
             return None
         node = node.get(key)
     return node
@@ -182,6 +184,10 @@ def check_cert_url(url: str) -> str:
     if not path.startswith(CERT_PATH_PREFIX):
         raise VerificationError(f"certificate URL path must be under {CERT_PATH_PREFIX}")
     return f"https://{CERT_HOST}{quote(path, safe='/')}"
+
+
+# Alexa signs with a handful of URLs: each is checked once (a bad one raises, and is not kept).
+_checked_cert_url = functools.lru_cache(maxsize=MAX_CACHED_CHAINS)(check_cert_url)
 
 
 # --------------------------------------------------------------------------
@@ -329,6 +335,9 @@ class _Connection(http.client.HTTPConnection):
             self.sock.do_handshake()
 
 
+# Alexa's signature scheme; both objects only describe it, so one of each serves every request.
+_PADDING = padding.PKCS1v15()
+_HASH = hashes.SHA256()
 _PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
 _roots_lock = threading.Lock()
 
@@ -379,6 +388,15 @@ class HeaderSource(Protocol):
     (which is not a ``Mapping`` subtype, so it needs this structural type)."""
 
     def items(self) -> Iterable[tuple[str, str]]: ...
+
+
+# Where a WSGI server puts each header (CGI names), which is where Werkzeug's headers read them from.
+_ENVIRON_KEYS = {CERT_URL_HEADER: "HTTP_SIGNATURECERTCHAINURL", SIGNATURE_HEADER: "HTTP_SIGNATURE_256"}
+
+
+def environ_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """The headers ``verify`` reads, taken from a WSGI environ without going through every header."""
+    return {name: environ[key] for name, key in _ENVIRON_KEYS.items() if key in environ}
 
 
 def _header(headers: Mapping[str, str] | HeaderSource, name: str) -> str | None:
@@ -444,7 +462,7 @@ class RequestVerifier:
         sig_b64 = _header(headers, SIGNATURE_HEADER)
         if not sig_b64:
             raise VerificationError(f"missing {SIGNATURE_HEADER} header")
-        fetch_url = check_cert_url(cert_url.strip())
+        fetch_url = _checked_cert_url(cert_url.strip())
         try:
             signature = base64.b64decode(sig_b64.strip(), validate=True)
         except (binascii.Error, ValueError):
@@ -459,7 +477,7 @@ class RequestVerifier:
 
         chain = self._trusted_chain(fetch_url, now)
         try:
-            chain.public_key.verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
+            chain.public_key.verify(signature, body, _PADDING, _HASH)
         except InvalidSignature:
             raise VerificationError("signature does not match request body") from None
 

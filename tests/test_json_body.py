@@ -26,6 +26,8 @@ HOSTILE = {
     "a lone surrogate in a key": (b'{"\\udc00": 1}', "lone surrogate"),
     "not UTF-8": (b'{"s": "\xff"}', "not UTF-8"),
     "a syntax error": (b'{"s": ', "not valid JSON"),
+    # json.loads refuses a leading byte order mark; so does the parser's own decoder.
+    "a UTF-8 byte order mark": (b'\xef\xbb\xbf{"s": 1}', "Unexpected UTF-8 BOM"),
 }
 
 

@@ -535,3 +535,23 @@ def test_no_deprecation_warnings(
 ) -> None:
     verifier.verify(*_request(pki, clock))
     assert [w for w in recwarn if issubclass(w.category, DeprecationWarning)] == []
+
+
+@pytest.mark.parametrize("spelling", [str, str.lower, str.upper])
+def test_environ_headers_are_what_werkzeug_reads(
+    verifier: RequestVerifier, pki: TestPKI, clock: Clock, spelling: Any
+) -> None:
+    """The endpoint reads the two headers from the WSGI environ: the values Werkzeug's headers hold."""
+    from werkzeug.datastructures import EnvironHeaders
+    from werkzeug.test import EnvironBuilder
+
+    headers, body, payload = _request(pki, clock)
+    sent = {spelling(name): value for name, value in headers.items()} | {"X-Other": "1"}
+    environ = EnvironBuilder(method="POST", data=body, headers=sent).get_environ()
+    found = verification.environ_headers(environ)
+    werkzeug = EnvironHeaders(environ)
+    assert found == {
+        name: werkzeug[name] for name in (verification.CERT_URL_HEADER, verification.SIGNATURE_HEADER)
+    }
+    verifier.verify(found, body, payload)
+    assert verification.environ_headers({"HTTP_X_OTHER": "1"}) == {}

@@ -27,18 +27,31 @@ class ContentError(KeyError):
     pass
 
 
+_MISSING = object()
+
+
 class Content:
     def __init__(self, language: str, tree: dict[str, Any]) -> None:
         self.language = language
         self.tree = tree
         self._synonyms: dict[str, dict[str, list[str]]] = {}
+        # Key -> what it names, and key -> say(key) / text(key) for templates used without values:
+        # the words never change once loaded, and only keys found are kept, so these hold at most
+        # the tree.
+        self._found: dict[str, Any] = {}
+        self._said: dict[str, str] = {}
+        self._texts: dict[str, str] = {}
 
     def get(self, key: str) -> Any:
+        found = self._found.get(key, _MISSING)
+        if found is not _MISSING:
+            return found
         node: Any = self.tree
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
                 raise ContentError(f"no content {key!r} for language {self.language!r}")
             node = node[part]
+        self._found[key] = node
         return node
 
     def has(self, key: str) -> bool:
@@ -69,17 +82,27 @@ class Content:
 
     def text(self, key: str, **params: object) -> str:
         """The plain text at ``key`` with placeholders filled (for cards and logs)."""
+        if not params and key in self._texts:
+            return self._texts[key]
         template = self.get(key)
         if not isinstance(template, str):
             raise ContentError(f"content {key!r} is not a string")
-        return template.format(**{k: str(v) for k, v in params.items()})
+        filled = template.format(**{k: str(v) for k, v in params.items()})
+        if not params:
+            self._texts[key] = filled
+        return filled
 
     def say(self, key: str, **params: object) -> str:
         """The text at ``key`` as an SSML fragment: template and values escaped."""
+        if not params and key in self._said:
+            return self._said[key]
         template = self.get(key)
         if not isinstance(template, str):
             raise ContentError(f"content {key!r} is not a string")
-        return escape_template(template, **params)
+        said = escape_template(template, **params)
+        if not params:
+            self._said[key] = said
+        return said
 
 
 def escape_template(template: str, **params: object) -> str:

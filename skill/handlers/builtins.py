@@ -18,6 +18,7 @@ from skill.errors import describe, stack
 from skill.handlers import habit, offers, questions, routine
 from skill.handlers.cfir import CanFulfillIntentHandler
 from skill.handlers.common import content, forget, is_intent, is_type, remember, reply, services, session
+from skill.handlers.scope import INTENT_REQUEST, intents, request_types
 from skill.interceptors import GREETING
 from skill.request_kinds import may_speak
 from skill.services import SkillServices
@@ -47,6 +48,8 @@ def _take_greeting(handler_input: HandlerInput) -> str | None:
 
 
 class LaunchHandler(AbstractRequestHandler):
+    scope = request_types("LaunchRequest")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_type(handler_input, "LaunchRequest")
 
@@ -90,6 +93,8 @@ class LaunchHandler(AbstractRequestHandler):
 
 
 class HelpHandler(AbstractRequestHandler):
+    scope = intents("AMAZON.HelpIntent")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "AMAZON.HelpIntent")
 
@@ -103,6 +108,8 @@ class HelpHandler(AbstractRequestHandler):
 
 class StopHandler(AbstractRequestHandler):
     """Stop and Cancel end the session; mid-routine, the step is kept for another night."""
+
+    scope = intents("AMAZON.StopIntent", "AMAZON.CancelIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "AMAZON.StopIntent", "AMAZON.CancelIntent")
@@ -120,6 +127,8 @@ class StopHandler(AbstractRequestHandler):
 
 
 class NavigateHomeHandler(AbstractRequestHandler):
+    scope = intents("AMAZON.NavigateHomeIntent")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "AMAZON.NavigateHomeIntent")
 
@@ -133,6 +142,8 @@ class NavigateHomeHandler(AbstractRequestHandler):
 
 class YesHandler(AbstractRequestHandler):
     """Yes to one of our offers: more of a topic, the routine, or carrying on a paused routine."""
+
+    scope = intents("AMAZON.YesIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "AMAZON.YesIntent")
@@ -155,6 +166,8 @@ class YesHandler(AbstractRequestHandler):
 
 
 class NoHandler(AbstractRequestHandler):
+    scope = intents("AMAZON.NoIntent")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "AMAZON.NoIntent")
 
@@ -188,6 +201,8 @@ def _unclear(handler_input: HandlerInput, words: Content) -> Response:
 
 
 class SessionEndedHandler(AbstractRequestHandler):
+    scope = request_types("SessionEndedRequest")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_type(handler_input, "SessionEndedRequest")
 
@@ -207,6 +222,8 @@ class SessionEndedHandler(AbstractRequestHandler):
 
 class ExceptionEncounteredHandler(AbstractRequestHandler):
     """Alexa telling us our last response was refused; no speech is allowed in the answer."""
+
+    scope = request_types("System.ExceptionEncountered")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_type(handler_input, "System.ExceptionEncountered")
@@ -234,6 +251,8 @@ class FallbackHandler(AbstractRequestHandler):
     Alexa sends no words with a fallback, so it is the free-text router's answer to nothing heard:
     the same "I can tell you about..." answer and reprompt (or "say next" mid-routine).
     """
+
+    scope = request_types(INTENT_REQUEST)
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_type(handler_input, "IntentRequest")

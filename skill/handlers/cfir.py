@@ -20,6 +20,7 @@ from ask_sdk_model.canfulfill import (
 from skill import router
 from skill.handlers import questions
 from skill.handlers.common import content, is_type
+from skill.handlers.scope import request_types
 from skill.slots import raw_value
 
 ROUTINE_INTENTS = frozenset({"StartRoutineIntent"})
@@ -120,6 +121,8 @@ def _judge_free_text(handler_input: HandlerInput, slot_names: list[str]) -> CanF
 
 
 class CanFulfillIntentHandler(AbstractRequestHandler):
+    scope = request_types("CanFulfillIntentRequest")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_type(handler_input, "CanFulfillIntentRequest")
 

@@ -21,6 +21,7 @@ from skill.alexa_context import user_id
 from skill.errors import EventNotStored
 from skill.handlers import habit
 from skill.handlers.common import is_type, services
+from skill.handlers.scope import request_types
 from skill.services import SkillServices
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ def _empty(handler_input: HandlerInput) -> Response:
 
 
 class PlacementMessageHandler(AbstractRequestHandler):
+    scope = request_types(MESSAGE_RECEIVED)
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_type(handler_input, MESSAGE_RECEIVED)
 

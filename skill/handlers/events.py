@@ -23,6 +23,7 @@ from skill import device_reminders
 from skill.alexa_context import NOTIFICATIONS_SCOPE, REMINDERS_SCOPE, user_id
 from skill.errors import EventNotStored, EventRefused, describe, is_storage_failure
 from skill.handlers.common import is_type, services
+from skill.handlers.scope import request_types
 from skill.request_kinds import is_event
 from skill.services import SkillServices
 
@@ -82,6 +83,8 @@ def _empty(handler_input: HandlerInput) -> Response:
 
 
 class SkillDisabledHandler(AbstractRequestHandler):
+    scope = request_types("AlexaSkillEvent.SkillDisabled")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_type(handler_input, "AlexaSkillEvent.SkillDisabled")
 
@@ -95,6 +98,8 @@ class SkillDisabledHandler(AbstractRequestHandler):
 
 
 class SkillEnabledHandler(AbstractRequestHandler):
+    scope = request_types("AlexaSkillEvent.SkillEnabled")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_type(handler_input, "AlexaSkillEvent.SkillEnabled")
 
@@ -105,6 +110,8 @@ class SkillEnabledHandler(AbstractRequestHandler):
 
 class PermissionHandler(AbstractRequestHandler):
     """SkillPermissionAccepted and SkillPermissionChanged: the accepted scopes are the whole truth."""
+
+    scope = request_types(*PERMISSION_EVENTS)
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_type(handler_input, *PERMISSION_EVENTS)
@@ -130,6 +137,8 @@ class PermissionHandler(AbstractRequestHandler):
 class ProactiveSubscriptionHandler(AbstractRequestHandler):
     """An empty subscription list means the user turned our notifications off."""
 
+    scope = request_types(SUBSCRIPTION_EVENT)
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_type(handler_input, SUBSCRIPTION_EVENT)
 
@@ -151,6 +160,8 @@ class ProactiveSubscriptionHandler(AbstractRequestHandler):
 
 class ReminderDeletedHandler(AbstractRequestHandler):
     """Device reminders deleted (in the Alexa app, or by us): those occurrences count as skipped."""
+
+    scope = request_types(REMINDER_DELETED)
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_type(handler_input, REMINDER_DELETED)

@@ -14,6 +14,7 @@ from skill.alexa_context import user_id
 from skill.handlers import offers
 from skill.handlers.common import content, is_intent, reply, services
 from skill.handlers.reminders import ask_slot, carry_to_device, kind_of
+from skill.handlers.scope import intents
 from skill.phrasing import join, say_date, say_time, say_when
 from skill.services import SkillServices
 from skill.slots import parse_duration, raw_value
@@ -21,6 +22,8 @@ from skill.slots import parse_duration, raw_value
 
 class SkipReminderHandler(AbstractRequestHandler):
     """ "Skip tonight's reminder": the next occurrence of each reminder (of the kind named) within a day."""
+
+    scope = intents("SkipReminderIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "SkipReminderIntent")
@@ -55,6 +58,8 @@ class SkipReminderHandler(AbstractRequestHandler):
 
 class PauseRemindersHandler(AbstractRequestHandler):
     """ "Pause my reminders for a week": the length arrives as ISO 8601 ("P1W"), as Alexa sends it."""
+
+    scope = intents("PauseRemindersIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "PauseRemindersIntent")
@@ -93,6 +98,8 @@ class PauseRemindersHandler(AbstractRequestHandler):
 
 class ResumeRemindersHandler(AbstractRequestHandler):
     """ "Resume my reminders": ends a pause and unskips a skipped day."""
+
+    scope = intents("ResumeRemindersIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "ResumeRemindersIntent")

@@ -15,6 +15,7 @@ from skill.content import Content
 from skill.handlers import offers, routine
 from skill.handlers.common import content, is_intent, remember, reply, services, state
 from skill.handlers.habit import MIN_STREAK, zone_now
+from skill.handlers.scope import intents
 from skill.services import SkillServices
 
 PROGRESS_INTENT = "ProgressIntent"
@@ -40,6 +41,8 @@ def _summary(words: Content, kept: habit.Habit, nights: list[tuple[date, bool]],
 
 class ProgressHandler(AbstractRequestHandler):
     """ "How am I doing?": the last two weeks, the streak, and tonight's routine if it is still to do."""
+
+    scope = intents(PROGRESS_INTENT)
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, PROGRESS_INTENT)

@@ -25,6 +25,7 @@ from skill import router, screens
 from skill.content import Content
 from skill.handlers import offers, reminders, routine
 from skill.handlers.common import content, is_intent, reply
+from skill.handlers.scope import intents
 from skill.services import SkillServices
 from skill.slots import partial_match, raw_value, resolve
 
@@ -149,6 +150,7 @@ class QuestionHandler(AbstractRequestHandler):
 
     def __init__(self, question: Question) -> None:
         self.question = question
+        self.scope = intents(question.intent)
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, self.question.intent)
@@ -187,6 +189,8 @@ def red_flag(handler_input: HandlerInput, path: str) -> Response:
 
 
 class RedFlagHandler(AbstractRequestHandler):
+    scope = intents(RED_FLAGS.intent)
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, RED_FLAGS.intent)
 
@@ -230,6 +234,8 @@ def answer_route(handler_input: HandlerInput, where: router.Route) -> Response:
 
 class FreeTextHandler(AbstractRequestHandler):
     """QuestionIntent: a question in the user's own words, sent where its vocabulary points."""
+
+    scope = intents(FREE_TEXT)
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, FREE_TEXT)

@@ -37,6 +37,7 @@ from skill.content import Content
 from skill.errors import describe, is_storage_failure
 from skill.handlers import offers
 from skill.handlers.common import content, is_intent, remember, reply, services, session, state
+from skill.handlers.scope import intents
 from skill.phrasing import day_mask, say_date, say_days_as_said, say_times, say_when
 from skill.services import SkillServices
 from skill.slots import is_vague_time, parse_time, raw_value, resolve
@@ -150,6 +151,8 @@ def _find_zone(handler_input: HandlerInput, svc: SkillServices, user: str) -> tu
 
 
 class SetReminderHandler(AbstractRequestHandler):
+    scope = intents("SetReminderIntent")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "SetReminderIntent")
 
@@ -246,6 +249,8 @@ def _set_confirmed(handler_input: HandlerInput) -> Response:
 
 
 class ListRemindersHandler(AbstractRequestHandler):
+    scope = intents("ListRemindersIntent")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "ListRemindersIntent")
 
@@ -300,6 +305,8 @@ def _list_item(words: Content, group: Sequence[ReminderView], now: datetime) -> 
 
 
 class MoveReminderHandler(AbstractRequestHandler):
+    scope = intents("MoveReminderIntent")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "MoveReminderIntent")
 
@@ -390,6 +397,8 @@ def _confirmation(handler_input: HandlerInput) -> str:
 class CancelReminderHandler(AbstractRequestHandler):
     """Confirms before deleting: Alexa's own confirmation when the dialog model ran it, else a yes/no."""
 
+    scope = intents("CancelReminderIntent")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "CancelReminderIntent")
 
@@ -428,6 +437,8 @@ def _confirm_cancel(handler_input: HandlerInput, kind: str) -> Response:
 
 
 class CancelAllRemindersHandler(AbstractRequestHandler):
+    scope = intents("CancelAllRemindersIntent")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "CancelAllRemindersIntent")
 
@@ -456,6 +467,8 @@ class CancelAllRemindersHandler(AbstractRequestHandler):
 class ReminderOfferYesHandler(AbstractRequestHandler):
     """ "Yes" to "cancel it?", to "should I remind you at 9:30 PM?", or to "want a reminder?"."""
 
+    scope = intents("AMAZON.YesIntent")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         # The intent first: requests outside a session (events, exceptions) have no offer to read.
         return is_intent(handler_input, "AMAZON.YesIntent") and offers.pending(handler_input).startswith(
@@ -476,6 +489,8 @@ class ReminderOfferYesHandler(AbstractRequestHandler):
 class ReminderOfferNoHandler(AbstractRequestHandler):
     """ "No" to "cancel it?" (nothing is deleted) or to "should I remind you...?" (nothing is set).
     A no to a reminder offer is the general no."""
+
+    scope = intents("AMAZON.NoIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "AMAZON.NoIntent") and offers.pending(handler_input).startswith(

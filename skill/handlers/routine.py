@@ -18,6 +18,7 @@ from skill import screens, speech
 from skill.content import Content, escape_template
 from skill.handlers import habit, offers
 from skill.handlers.common import content, forget, is_intent, remember, reply, session, state
+from skill.handlers.scope import intents
 from skill.services import SkillServices
 
 STEP = "routine_step"
@@ -141,6 +142,8 @@ def offer_routine(handler_input: HandlerInput) -> Response:
 
 
 class StartRoutineHandler(AbstractRequestHandler):
+    scope = intents("StartRoutineIntent")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "StartRoutineIntent")
 
@@ -154,6 +157,8 @@ class StartRoutineHandler(AbstractRequestHandler):
 class NextHandler(AbstractRequestHandler):
     """Next, or a plain "yes" to "say next when you're ready"."""
 
+    scope = intents("AMAZON.YesIntent", "AMAZON.NextIntent")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         if not running(handler_input):
             return False
@@ -165,6 +170,8 @@ class NextHandler(AbstractRequestHandler):
 
 
 class PreviousHandler(AbstractRequestHandler):
+    scope = intents("AMAZON.PreviousIntent")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return running(handler_input) and is_intent(handler_input, "AMAZON.PreviousIntent")
 
@@ -176,6 +183,8 @@ class PreviousHandler(AbstractRequestHandler):
 
 
 class RepeatHandler(AbstractRequestHandler):
+    scope = intents("AMAZON.RepeatIntent")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return running(handler_input) and is_intent(handler_input, "AMAZON.RepeatIntent")
 
@@ -185,6 +194,8 @@ class RepeatHandler(AbstractRequestHandler):
 
 class StartOverHandler(AbstractRequestHandler):
     """Start over: from the first step, whether the routine runs now or was paused another night."""
+
+    scope = intents("AMAZON.StartOverIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "AMAZON.StartOverIntent") and (
@@ -196,6 +207,8 @@ class StartOverHandler(AbstractRequestHandler):
 
 
 class PauseHandler(AbstractRequestHandler):
+    scope = intents("AMAZON.PauseIntent")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return running(handler_input) and is_intent(handler_input, "AMAZON.PauseIntent")
 
@@ -215,6 +228,8 @@ class PauseHandler(AbstractRequestHandler):
 class ResumeHandler(AbstractRequestHandler):
     """Resume: the step we paused on tonight, else the one saved from another night, else step one."""
 
+    scope = intents("AMAZON.ResumeIntent")
+
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent(handler_input, "AMAZON.ResumeIntent")
 
@@ -229,6 +244,8 @@ class ResumeHandler(AbstractRequestHandler):
 
 class NotRunningHandler(AbstractRequestHandler):
     """Next, previous, repeat, pause or start over with no routine going: offer to start one."""
+
+    scope = intents(*NAVIGATION, "AMAZON.StartOverIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return not running(handler_input) and is_intent(handler_input, *NAVIGATION, "AMAZON.StartOverIntent")
