@@ -15,8 +15,8 @@ The retry keeps the occurrence and its referenceId, until the grace window ends.
 ``retry_hold_seconds`` (a 429's Retry-After, the first backoffs) is held by this worker, still
 under its lease, and goes out ahead of new claims when its wait is over, through step 2 like any
 claim (so a pause, a cancel or SkillDisabled in between still stops it). A later one goes back to
-the queue, due again at its attempt time (``scheduler.retry``). Held in the queue instead, a
-retry would sort behind every reminder already due: at a spike of 100,000, last of all.
+the queue, due again at its attempt time (``scheduler.retry``). Handed back, a retry due soon
+would sort behind every reminder already due: at a spike of 100,000, last of all.
 
 A user who granted the reminders permission hears each occurrence from the device itself: the
 reminder comes due ``placement_lead`` early, the send is a Skill Message asking the skill to place
