@@ -51,7 +51,7 @@ class LaunchHandler(AbstractRequestHandler):
     scope = request_types("LaunchRequest")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_type(handler_input, "LaunchRequest")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
@@ -96,7 +96,7 @@ class HelpHandler(AbstractRequestHandler):
     scope = intents("AMAZON.HelpIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "AMAZON.HelpIntent")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
@@ -112,7 +112,7 @@ class StopHandler(AbstractRequestHandler):
     scope = intents("AMAZON.StopIntent", "AMAZON.CancelIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "AMAZON.StopIntent", "AMAZON.CancelIntent")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
@@ -130,7 +130,7 @@ class NavigateHomeHandler(AbstractRequestHandler):
     scope = intents("AMAZON.NavigateHomeIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "AMAZON.NavigateHomeIntent")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
@@ -146,7 +146,7 @@ class YesHandler(AbstractRequestHandler):
     scope = intents("AMAZON.YesIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "AMAZON.YesIntent")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         offer = offers.pending(handler_input)
@@ -169,7 +169,7 @@ class NoHandler(AbstractRequestHandler):
     scope = intents("AMAZON.NoIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "AMAZON.NoIntent")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         offer = offers.pending(handler_input)
@@ -204,7 +204,7 @@ class SessionEndedHandler(AbstractRequestHandler):
     scope = request_types("SessionEndedRequest")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_type(handler_input, "SessionEndedRequest")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         request = handler_input.request_envelope.request
@@ -226,7 +226,7 @@ class ExceptionEncounteredHandler(AbstractRequestHandler):
     scope = request_types("System.ExceptionEncountered")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_type(handler_input, "System.ExceptionEncountered")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         _log_refused_response(handler_input)
@@ -255,7 +255,7 @@ class FallbackHandler(AbstractRequestHandler):
     scope = request_types(INTENT_REQUEST)
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_type(handler_input, "IntentRequest")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         intent = getattr(handler_input.request_envelope.request, "intent", None)

@@ -19,7 +19,7 @@ from ask_sdk_model.canfulfill import (
 
 from skill import router
 from skill.handlers import questions
-from skill.handlers.common import content, is_type
+from skill.handlers.common import content
 from skill.handlers.scope import request_types
 from skill.slots import raw_value
 
@@ -124,7 +124,7 @@ class CanFulfillIntentHandler(AbstractRequestHandler):
     scope = request_types("CanFulfillIntentRequest")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_type(handler_input, "CanFulfillIntentRequest")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         intent = getattr(handler_input.request_envelope.request, "intent", None)

@@ -20,7 +20,7 @@ from skill import device_reminders
 from skill.alexa_context import user_id
 from skill.errors import EventNotStored
 from skill.handlers import habit
-from skill.handlers.common import is_type, services
+from skill.handlers.common import services
 from skill.handlers.scope import request_types
 from skill.services import SkillServices
 
@@ -38,7 +38,7 @@ class PlacementMessageHandler(AbstractRequestHandler):
     scope = request_types(MESSAGE_RECEIVED)
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_type(handler_input, MESSAGE_RECEIVED)
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         message: Any = getattr(handler_input.request_envelope.request, "message", None)

@@ -22,7 +22,7 @@ from scheduler.logs import safe, user_ref
 from skill import device_reminders
 from skill.alexa_context import NOTIFICATIONS_SCOPE, REMINDERS_SCOPE, user_id
 from skill.errors import EventNotStored, EventRefused, describe, is_storage_failure
-from skill.handlers.common import is_type, services
+from skill.handlers.common import services
 from skill.handlers.scope import request_types
 from skill.request_kinds import is_event
 from skill.services import SkillServices
@@ -86,7 +86,7 @@ class SkillDisabledHandler(AbstractRequestHandler):
     scope = request_types("AlexaSkillEvent.SkillDisabled")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_type(handler_input, "AlexaSkillEvent.SkillDisabled")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         user = user_id(handler_input)
@@ -101,7 +101,7 @@ class SkillEnabledHandler(AbstractRequestHandler):
     scope = request_types("AlexaSkillEvent.SkillEnabled")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_type(handler_input, "AlexaSkillEvent.SkillEnabled")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         log.info("skill enabled by user %s", user_ref(user_id(handler_input)))
@@ -114,7 +114,7 @@ class PermissionHandler(AbstractRequestHandler):
     scope = request_types(*PERMISSION_EVENTS)
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_type(handler_input, *PERMISSION_EVENTS)
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         body = getattr(handler_input.request_envelope.request, "body", None)
@@ -140,7 +140,7 @@ class ProactiveSubscriptionHandler(AbstractRequestHandler):
     scope = request_types(SUBSCRIPTION_EVENT)
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_type(handler_input, SUBSCRIPTION_EVENT)
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         body = getattr(handler_input.request_envelope.request, "body", None)
@@ -164,7 +164,7 @@ class ReminderDeletedHandler(AbstractRequestHandler):
     scope = request_types(REMINDER_DELETED)
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_type(handler_input, REMINDER_DELETED)
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         body = getattr(handler_input.request_envelope.request, "body", None)

@@ -12,7 +12,7 @@ from ask_sdk_model import Intent, IntentConfirmationStatus, Response, Slot, Slot
 from scheduler import ReminderError
 from skill.alexa_context import user_id
 from skill.handlers import offers
-from skill.handlers.common import content, is_intent, reply, services
+from skill.handlers.common import content, reply, services
 from skill.handlers.reminders import ask_slot, carry_to_device, kind_of
 from skill.handlers.scope import intents
 from skill.phrasing import join, say_date, say_time, say_when
@@ -26,7 +26,7 @@ class SkipReminderHandler(AbstractRequestHandler):
     scope = intents("SkipReminderIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "SkipReminderIntent")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
@@ -62,7 +62,7 @@ class PauseRemindersHandler(AbstractRequestHandler):
     scope = intents("PauseRemindersIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "PauseRemindersIntent")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
@@ -102,7 +102,7 @@ class ResumeRemindersHandler(AbstractRequestHandler):
     scope = intents("ResumeRemindersIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "ResumeRemindersIntent")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)

@@ -13,7 +13,7 @@ from ask_sdk_model import Response
 from skill import habit, screens, speech
 from skill.content import Content
 from skill.handlers import offers, routine
-from skill.handlers.common import content, is_intent, remember, reply, services, state
+from skill.handlers.common import content, remember, reply, services, state
 from skill.handlers.habit import MIN_STREAK, zone_now
 from skill.handlers.scope import intents
 from skill.services import SkillServices
@@ -45,7 +45,7 @@ class ProgressHandler(AbstractRequestHandler):
     scope = intents(PROGRESS_INTENT)
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, PROGRESS_INTENT)
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)

@@ -24,7 +24,7 @@ from scheduler.logs import safe
 from skill import router, screens
 from skill.content import Content
 from skill.handlers import offers, reminders, routine
-from skill.handlers.common import content, is_intent, reply
+from skill.handlers.common import content, reply
 from skill.handlers.scope import intents
 from skill.services import SkillServices
 from skill.slots import partial_match, raw_value, resolve
@@ -153,7 +153,7 @@ class QuestionHandler(AbstractRequestHandler):
         self.scope = intents(question.intent)
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, self.question.intent)
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
@@ -192,7 +192,7 @@ class RedFlagHandler(AbstractRequestHandler):
     scope = intents(RED_FLAGS.intent)
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, RED_FLAGS.intent)
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         return red_flag(handler_input, pick(handler_input, content(handler_input), RED_FLAGS).path)
@@ -238,7 +238,7 @@ class FreeTextHandler(AbstractRequestHandler):
     scope = intents(FREE_TEXT)
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, FREE_TEXT)
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         text = raw_value(handler_input, QUERY)

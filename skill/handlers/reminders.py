@@ -154,7 +154,7 @@ class SetReminderHandler(AbstractRequestHandler):
     scope = intents("SetReminderIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "SetReminderIntent")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
@@ -252,7 +252,7 @@ class ListRemindersHandler(AbstractRequestHandler):
     scope = intents("ListRemindersIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "ListRemindersIntent")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
@@ -308,7 +308,7 @@ class MoveReminderHandler(AbstractRequestHandler):
     scope = intents("MoveReminderIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "MoveReminderIntent")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
@@ -400,7 +400,7 @@ class CancelReminderHandler(AbstractRequestHandler):
     scope = intents("CancelReminderIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "CancelReminderIntent")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
@@ -440,7 +440,7 @@ class CancelAllRemindersHandler(AbstractRequestHandler):
     scope = intents("CancelAllRemindersIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "CancelAllRemindersIntent")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
@@ -471,7 +471,7 @@ class ReminderOfferYesHandler(AbstractRequestHandler):
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         # The intent first: requests outside a session (events, exceptions) have no offer to read.
-        return is_intent(handler_input, "AMAZON.YesIntent") and offers.pending(handler_input).startswith(
+        return self.scope.accepts(handler_input) and offers.pending(handler_input).startswith(
             ("cancel:", "reminder", offers.SET_REMINDER)
         )
 
@@ -493,7 +493,7 @@ class ReminderOfferNoHandler(AbstractRequestHandler):
     scope = intents("AMAZON.NoIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "AMAZON.NoIntent") and offers.pending(handler_input).startswith(
+        return self.scope.accepts(handler_input) and offers.pending(handler_input).startswith(
             ("cancel:", offers.SET_REMINDER)
         )
 

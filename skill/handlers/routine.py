@@ -145,7 +145,7 @@ class StartRoutineHandler(AbstractRequestHandler):
     scope = intents("StartRoutineIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "StartRoutineIntent")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         saved = saved_step(handler_input)
@@ -173,7 +173,7 @@ class PreviousHandler(AbstractRequestHandler):
     scope = intents("AMAZON.PreviousIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return running(handler_input) and is_intent(handler_input, "AMAZON.PreviousIntent")
+        return running(handler_input) and self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         index = current(handler_input)
@@ -186,7 +186,7 @@ class RepeatHandler(AbstractRequestHandler):
     scope = intents("AMAZON.RepeatIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return running(handler_input) and is_intent(handler_input, "AMAZON.RepeatIntent")
+        return running(handler_input) and self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         return speak_step(handler_input, current(handler_input))
@@ -198,7 +198,7 @@ class StartOverHandler(AbstractRequestHandler):
     scope = intents("AMAZON.StartOverIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "AMAZON.StartOverIntent") and (
+        return self.scope.accepts(handler_input) and (
             running(handler_input) or saved_step(handler_input) is not None
         )
 
@@ -210,7 +210,7 @@ class PauseHandler(AbstractRequestHandler):
     scope = intents("AMAZON.PauseIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return running(handler_input) and is_intent(handler_input, "AMAZON.PauseIntent")
+        return running(handler_input) and self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         words = content(handler_input)
@@ -231,7 +231,7 @@ class ResumeHandler(AbstractRequestHandler):
     scope = intents("AMAZON.ResumeIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent(handler_input, "AMAZON.ResumeIntent")
+        return self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         if running(handler_input):
@@ -248,7 +248,7 @@ class NotRunningHandler(AbstractRequestHandler):
     scope = intents(*NAVIGATION, "AMAZON.StartOverIntent")
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return not running(handler_input) and is_intent(handler_input, *NAVIGATION, "AMAZON.StartOverIntent")
+        return not running(handler_input) and self.scope.accepts(handler_input)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         return offer_routine(handler_input)

@@ -2,7 +2,8 @@
 
 The SDK's mapper asks every handler's ``can_handle`` in turn until one says yes: some 25 calls for
 an intent near the end of the list. A handler may declare a ``scope``, the request types or intent
-names outside which its ``can_handle`` is always false (``scope = intents("AMAZON.HelpIntent")``).
+names outside which its ``can_handle`` is always false (``scope = intents("AMAZON.HelpIntent")``);
+its ``can_handle`` checks ``self.scope.accepts(handler_input)``, so the list is written once.
 The mapper here offers a request only to the handlers whose scope holds it and to every handler
 without a scope, in the SDK's order, and the first whose ``can_handle`` says yes still wins; so
 each handler keeps its own ``can_handle`` and the answer is the SDK's for every request
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_core.utils import is_intent_name, is_request_type
 from ask_sdk_model import IntentRequest
 from ask_sdk_runtime.dispatch_components import GenericRequestHandlerChain, GenericRequestMapper
 
@@ -35,6 +37,15 @@ class Scope:
 
     def holds(self, request_type: str, intent: str | None) -> bool:
         return request_type in self.types or (request_type == INTENT_REQUEST and intent in self.intents)
+
+    def accepts(self, handler_input: HandlerInput) -> bool:
+        """The request is of one of these types, or one of these intents (the SDK's own predicates).
+
+        A handler's ``can_handle`` starts from this, so its scope and its check are one list.
+        """
+        return any(is_request_type(name)(handler_input) for name in self.types) or any(
+            is_intent_name(name)(handler_input) for name in self.intents
+        )
 
 
 def request_types(*names: str) -> Scope:
